@@ -1,0 +1,8 @@
+/* iolatd's subcommands: each takes the arguments after its name and
+ * returns the exit status (0 ok, 1 runtime failure, 2 usage error). */
+#ifndef IOLAT_COMMANDS_H
+#define IOLAT_COMMANDS_H
+
+int cmd_predict(int argc, char **argv);
+
+#endif

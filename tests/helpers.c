@@ -1,0 +1,184 @@
+/* Shared test fixtures. */
+#define _XOPEN_SOURCE 700
+#include <ftw.h>
+#include <math.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/stat.h>
+#include <unistd.h>
+
+#include "fmodel.h"
+#include "helpers.h"
+
+static char tmpdir[4096];
+
+const char *
+test_tmpdir_create(void)
+{
+	const char *base = getenv("TMPDIR");
+
+	snprintf(tmpdir, sizeof(tmpdir), "%s/iolat-test-XXXXXX",
+		 base && *base ? base : "/tmp");
+	if (mkdtemp(tmpdir) == NULL) {
+		perror("mkdtemp");
+		abort();
+	}
+	return tmpdir;
+}
+
+static int
+remove_entry(const char *path, const struct stat *st, int flag, struct FTW *ftw)
+{
+	(void)st;
+	(void)flag;
+	(void)ftw;
+	return remove(path);
+}
+
+void
+test_tmpdir_remove(void)
+{
+	if (tmpdir[0])
+		nftw(tmpdir, remove_entry, 16, FTW_DEPTH | FTW_PHYS);
+	tmpdir[0] = '\0';
+}
+
+const char *
+test_tmp_path(const char *name)
+{
+	static char path[4200];
+
+	snprintf(path, sizeof(path), "%s/%s", tmpdir, name);
+	return path;
+}
+
+uint64_t
+test_rand_u64(uint64_t *state)
+{
+	uint64_t z = (*state += 0x9e3779b97f4a7c15ULL);
+	z = (z ^ (z >> 30)) * 0xbf58476d1ce4e5b9ULL;
+	z = (z ^ (z >> 27)) * 0x94d049bb133111ebULL;
+	return z ^ (z >> 31);
+}
+
+double
+test_rand_uniform(uint64_t *state)
+{
+	return (test_rand_u64(state) >> 11) * (1.0 / 9007199254740992.0);
+}
+
+double
+test_rand_normal(uint64_t *state)
+{
+	double u1 = test_rand_uniform(state), u2 = test_rand_uniform(state);
+	return sqrt(-2.0 * log(u1 + 1e-300)) * cos(6.283185307179586 * u2);
+}
+
+void
+test_random_features(uint64_t *state, int32_t *f, uint32_t n)
+{
+	int32_t lat[3];
+
+	for (uint32_t j = 0; j < n; j++)
+		f[j] = 0;
+	f[0] = test_rand_uniform(state) < 0.7;
+	if (n > 1)
+		f[1] = 512 << (int)(test_rand_uniform(state) * 12);
+	for (int k = 0; k < 3; k++) {
+		/* log-uniform 10 us .. 20 ms: the tail matters */
+		lat[k] = (int32_t)exp(log(10.0) + test_rand_uniform(state) * log(2000.0));
+		if (2 + k < (int)n)
+			f[2 + k] = lat[k];
+		if (5 + k < (int)n) {
+			int64_t size = 512LL << (int)(test_rand_uniform(state) * 12);
+			f[5 + k] = (int32_t)(size * 1000 / lat[k]);
+		}
+	}
+	for (uint32_t j = 8; j < n; j++)
+		f[j] = (int32_t)(test_rand_u64(state) % 100000);
+}
+
+struct model *
+test_random_float_model(uint32_t n_layers, const uint32_t *widths, uint64_t seed)
+{
+	struct model *m = model_new(MODEL_FLOAT32, n_layers, widths);
+	uint64_t st = seed;
+	enum { SAMPLES = 4096 };
+	double sum[QM_MAX_FEATURES] = {0}, sq[QM_MAX_FEATURES] = {0};
+	int32_t f[QM_MAX_FEATURES];
+
+	if (m == NULL)
+		abort();
+	for (int s = 0; s < SAMPLES; s++) {
+		test_random_features(&st, f, widths[0]);
+		for (uint32_t j = 0; j < widths[0]; j++) {
+			sum[j] += f[j];
+			sq[j] += (double)f[j] * f[j];
+		}
+	}
+	for (uint32_t j = 0; j < widths[0]; j++) {
+		double mean = sum[j] / SAMPLES;
+		double var = sq[j] / SAMPLES - mean * mean;
+		m->fm.mean[j] = (float)mean;
+		m->fm.std[j] = var > 0 ? (float)sqrt(var) : 1.0f;
+	}
+	for (uint32_t i = 0; i < n_layers; i++) {
+		struct fm_layer *l = &m->fm.layer[i];
+		double he = sqrt(2.0 / l->n_in);
+		for (size_t k = 0; k < (size_t)l->n_in * l->n_out; k++)
+			l->weights[k] = (float)(test_rand_normal(&st) * he);
+		for (uint32_t c = 0; c < l->n_out; c++)
+			l->bias[c] = (float)(test_rand_normal(&st) * 0.1);
+	}
+	return m;
+}
+
+void
+test_minmax_ranges(const struct model *f, uint32_t n, uint64_t seed,
+		   float *min, float *max)
+{
+	uint64_t st = seed;
+	size_t len = fm_acts_len(&f->fm);
+	float *acts = malloc(len * sizeof(float));
+	float x[QM_MAX_FEATURES];
+	int32_t feat[QM_MAX_FEATURES];
+
+	for (uint32_t t = 0; t <= f->n_layers; t++) {
+		min[t] = INFINITY;
+		max[t] = -INFINITY;
+	}
+	for (uint32_t s = 0; s < n; s++) {
+		test_random_features(&st, feat, f->n_features);
+		for (uint32_t j = 0; j < f->n_features; j++)
+			x[j] = (float)feat[j];
+		fm_forward(&f->fm, x, acts);
+		for (uint32_t t = 0; t <= f->n_layers; t++) {
+			size_t lo = fm_tensor_offset(&f->fm, t);
+			size_t hi = t < f->n_layers ? fm_tensor_offset(&f->fm, t + 1) : len;
+			for (size_t k = lo; k < hi; k++) {
+				min[t] = fminf(min[t], acts[k]);
+				max[t] = fmaxf(max[t], acts[k]);
+			}
+		}
+	}
+	free(acts);
+}
+
+const char *
+test_data_dir(void)
+{
+	static char path[4096];
+	const char *env = getenv("IOLAT_DATA");
+	const char *src = getenv("top_srcdir");
+	struct stat st;
+
+	if (env && *env)
+		snprintf(path, sizeof(path), "%s", env);
+	else
+		snprintf(path, sizeof(path), "%s/../shared/data/traces/replayed",
+			 src && *src ? src : ".");
+	if (stat(path, &st) != 0 || !S_ISDIR(st.st_mode))
+		return NULL;
+	return path;
+}

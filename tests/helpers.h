@@ -1,0 +1,42 @@
+/* Shared test fixtures: temporary directories, deterministic random
+ * numbers, and models with known or random weights. */
+#ifndef IOLAT_TEST_HELPERS_H
+#define IOLAT_TEST_HELPERS_H
+
+#include <stddef.h>
+#include <stdint.h>
+
+#include "model.h"
+
+/* A fresh directory under $TMPDIR (or /tmp) for one test, removed with
+ * everything in it by test_tmpdir_remove. Returns its path (static). */
+const char *test_tmpdir_create(void);
+void test_tmpdir_remove(void);
+
+/* path inside the current temporary directory (static buffer). */
+const char *test_tmp_path(const char *name);
+
+/* splitmix64: reproducible across machines and libc versions. */
+uint64_t test_rand_u64(uint64_t *state);
+double test_rand_uniform(uint64_t *state); /* [0, 1) */
+double test_rand_normal(uint64_t *state);
+
+/* A float model of the given widths (widths[0] features ... widths[n] == 1)
+ * with He-initialised random weights and small random biases, means and
+ * stds fitting feature vectors from test_random_features. */
+struct model *test_random_float_model(uint32_t n_layers, const uint32_t *widths,
+				      uint64_t seed);
+
+/* A feature vector shaped like FlashNet's: io_type 0/1, size 512 B..1 MiB,
+ * latencies 10 us..20 ms, throughputs from those. */
+void test_random_features(uint64_t *state, int32_t *features, uint32_t n);
+
+/* Minmax ranges of every tensor of f over n random feature vectors. */
+void test_minmax_ranges(const struct model *f, uint32_t n, uint64_t seed,
+			float *min, float *max);
+
+/* ../shared/data/traces/replayed of the source tree, or $IOLAT_DATA;
+ * NULL when absent. */
+const char *test_data_dir(void);
+
+#endif

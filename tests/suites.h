@@ -1,0 +1,14 @@
+/* Every Check suite of the unit runner, registered in one list (unit.c). */
+#ifndef IOLAT_TEST_SUITES_H
+#define IOLAT_TEST_SUITES_H
+
+#include <check.h>
+
+Suite *fixedpoint_suite(void);
+Suite *dense_suite(void);
+Suite *quant_suite(void);
+Suite *model_file_suite(void);
+Suite *csv_suite(void);
+Suite *simd_suite(void);
+
+#endif

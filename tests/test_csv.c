@@ -1,0 +1,7 @@
+#include "suites.h"
+
+Suite *
+csv_suite(void)
+{
+	return suite_create("csv");
+}

@@ -1,0 +1,7 @@
+#include "suites.h"
+
+Suite *
+fixedpoint_suite(void)
+{
+	return suite_create("fixedpoint");
+}

@@ -1,0 +1,7 @@
+#include "suites.h"
+
+Suite *
+quant_suite(void)
+{
+	return suite_create("quant");
+}

@@ -1,0 +1,7 @@
+#include "suites.h"
+
+Suite *
+simd_suite(void)
+{
+	return suite_create("simd");
+}
