@@ -1,0 +1,2 @@
+/* avx512 variant of the int8 core. */
+#include "qm_simd_internal.h"
