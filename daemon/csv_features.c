@@ -54,7 +54,7 @@ csv_parse_features(const char *line, int32_t *out, uint32_t n, char *err,
 		if (at_line_end(p))
 			break;
 		if (*p != ',') {
-			snprintf(err, errlen, "field %u: expected an integer", i);
+			snprintf(err, errlen, "field %u: not an integer (junk after the digits)", i);
 			return -1;
 		}
 		p++;

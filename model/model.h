@@ -37,8 +37,12 @@ struct model {
 	struct fm_model fm;                    /* kind == MODEL_FLOAT32 */
 	struct qm_model qm;                    /* kind == MODEL_INT8, prepared */
 	struct model_qlayer ql[QM_MAX_LAYERS]; /* kind == MODEL_INT8 */
-	float input_scale;                     /* int8: scale of the input tensor */
-	int32_t input_zp;
+	/* int8: scale and zero point of each input feature. With per-feature
+	 * input quantization they are folded into layer 0, whose own input
+	 * scale is then 1 and zero point 0. In the file: /input attributes
+	 * `scale` (float32) and `zero_point` (int32), arrays [n_features]. */
+	float input_scale[QM_MAX_FEATURES];
+	int32_t input_zp[QM_MAX_FEATURES];
 	float *input_mean;                     /* int8: the folded normalisation, */
 	float *input_std;                      /* kept for reports */
 	void *mem;                             /* one block behind every array */

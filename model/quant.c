@@ -3,6 +3,7 @@
  * requantization multipliers, and the integer input map. */
 #include <math.h>
 #include <stdio.h>
+#include <stdlib.h>
 #include <string.h>
 
 #include "quant.h"
@@ -78,9 +79,14 @@ quant_input_feature(double k, double c, int32_t *mul, int64_t *add,
 	return 0;
 }
 
+/* Quantizes layer i. w holds its float weights (for layer 0 already
+ * multiplied by each feature's input scale); in_zp[j] is input j's zero
+ * point, folded into the bias so that the layer's own input_zp is in_zp[0]
+ * when all are equal, 0 otherwise. */
 static int
-quant_layer(struct model *q, const struct fm_layer *fl, uint32_t i,
-	    float in_scale, int32_t in_zp, float out_scale, int32_t out_zp)
+quant_layer(struct model *q, const struct fm_layer *fl, const float *fw_all,
+	    uint32_t i, float in_scale, const int32_t *in_zp, int shared_zp,
+	    float out_scale, int32_t out_zp)
 {
 	struct qm_layer *l = &q->qm.layer[i];
 	int8_t *w = (int8_t *)l->weights;
@@ -90,27 +96,67 @@ quant_layer(struct model *q, const struct fm_layer *fl, uint32_t i,
 
 	q->ql[i].input_scale = in_scale;
 	q->ql[i].output_scale = out_scale;
-	l->input_zp = in_zp;
+	l->input_zp = shared_zp ? in_zp[0] : 0;
 	l->output_zp = out_zp;
 	l->act_min = fl->relu ? out_zp : -128;
 	l->act_max = 127;
 	for (uint32_t c = 0; c < fl->n_out; c++) {
-		const float *fw = fl->weights + (size_t)c * fl->n_in;
+		const float *fw = fw_all + (size_t)c * fl->n_in;
+		int8_t *wq = w + (size_t)c * fl->n_in;
 		float amax = 0.0f;
+		int64_t zp_fold = 0;
 		for (uint32_t j = 0; j < fl->n_in; j++)
 			amax = fmaxf(amax, fabsf(fw[j]));
 		double ws = amax > 0.0f ? amax / 127.0 : 1.0;
 		q->ql[i].weight_scale[c] = (float)ws;
 		for (uint32_t j = 0; j < fl->n_in; j++) {
 			long v = lround(fw[j] / ws);
-			w[(size_t)c * fl->n_in + j] = (int8_t)(v > 127 ? 127 : (v < -127 ? -127 : v));
+			wq[j] = (int8_t)(v > 127 ? 127 : (v < -127 ? -127 : v));
+			if (!shared_zp)
+				zp_fold += (int64_t)wq[j] * in_zp[j];
 		}
 		double bs = (double)in_scale * ws;
-		double b = round(fl->bias[c] / bs);
+		double b = round(fl->bias[c] / bs) - (double)zp_fold;
 		if (b > QM_BIAS_MAX || b < -QM_BIAS_MAX)
 			return -1;
 		bias[c] = (int32_t)b;
 		quant_multiplier(bs / out_scale, &mult[c], &shift[c]);
+	}
+	return 0;
+}
+
+/* The input map of every feature, and the weights layer 0 sees: with a
+ * scale per feature, x_j = s_j (q_j - zp_j), so w_cj x_j is
+ * (w_cj s_j)(q_j - zp_j). */
+static int
+quant_input(struct model *q, const struct model *f, const struct quant_ranges *r,
+	    float *w0, char *err, size_t errlen)
+{
+	const struct fm_layer *l0 = &f->fm.layer[0];
+
+	for (uint32_t j = 0; j < f->n_features; j++) {
+		float s;
+		int32_t zp;
+		if (r->per_tensor_input)
+			quant_params(r->min[0], r->max[0], &s, &zp);
+		else
+			quant_params(r->feature_min[j], r->feature_max[j], &s, &zp);
+		q->input_scale[j] = s;
+		q->input_zp[j] = zp;
+		q->input_mean[j] = f->fm.mean[j];
+		q->input_std[j] = f->fm.std[j];
+		double k = 1.0 / ((double)f->fm.std[j] * s);
+		double c = zp - (double)f->fm.mean[j] * k;
+		if (quant_input_feature(k, c, (int32_t *)&q->qm.input.mul[j],
+					(int64_t *)&q->qm.input.add[j],
+					(int32_t *)&q->qm.input.shift[j]) != 0) {
+			snprintf(err, errlen, "feature %u: normalisation out of range", j);
+			return -1;
+		}
+		for (uint32_t c2 = 0; c2 < l0->n_out; c2++) {
+			size_t k2 = (size_t)c2 * l0->n_in + j;
+			w0[k2] = r->per_tensor_input ? l0->weights[k2] : l0->weights[k2] * s;
+		}
 	}
 	return 0;
 }
@@ -123,6 +169,7 @@ quant_model(const struct model *f, const struct quant_ranges *r,
 	struct model *q;
 	float scale[QM_MAX_LAYERS + 1];
 	int32_t zp[QM_MAX_LAYERS + 1];
+	float *w0;
 
 	if (f->kind != MODEL_FLOAT32) {
 		snprintf(err, errlen, "quantization needs a float32 model");
@@ -135,43 +182,47 @@ quant_model(const struct model *f, const struct quant_ranges *r,
 		}
 		quant_params(r->min[t], r->max[t], &scale[t], &zp[t]);
 	}
+	for (uint32_t j = 0; j < f->n_features && !r->per_tensor_input; j++) {
+		if (!isfinite(r->feature_min[j]) || !isfinite(r->feature_max[j])) {
+			snprintf(err, errlen, "feature %u: range is not finite", j);
+			return NULL;
+		}
+	}
 	widths[0] = f->n_features;
 	for (uint32_t i = 0; i < f->n_layers; i++)
 		widths[i + 1] = f->fm.layer[i].n_out;
 	q = model_new(MODEL_INT8, f->n_layers, widths);
-	if (q == NULL) {
+	w0 = malloc((size_t)widths[0] * widths[1] * sizeof(float));
+	if (q == NULL || w0 == NULL) {
 		snprintf(err, errlen, "out of memory");
-		return NULL;
+		goto fail;
 	}
 	memcpy(q->feature_names, f->feature_names, sizeof(q->feature_names));
 	snprintf(q->created_by, sizeof(q->created_by), "%s", f->created_by);
 	snprintf(q->calibration_mode, sizeof(q->calibration_mode), "%s", mode);
-	q->input_scale = scale[0];
-	q->input_zp = zp[0];
-	for (uint32_t j = 0; j < f->n_features; j++) {
-		double k = 1.0 / ((double)f->fm.std[j] * scale[0]);
-		double c = zp[0] - (double)f->fm.mean[j] * k;
-		q->input_mean[j] = f->fm.mean[j];
-		q->input_std[j] = f->fm.std[j];
-		if (quant_input_feature(k, c, (int32_t *)&q->qm.input.mul[j],
-					(int64_t *)&q->qm.input.add[j],
-					(int32_t *)&q->qm.input.shift[j]) != 0) {
-			snprintf(err, errlen, "feature %u: normalisation out of range", j);
-			model_free(q);
-			return NULL;
-		}
+	if (quant_input(q, f, r, w0, err, errlen) != 0)
+		goto fail;
+	/* Per feature, layer 0's accumulator has scale weight_scale alone. */
+	if (quant_layer(q, &f->fm.layer[0], w0, 0,
+			r->per_tensor_input ? scale[0] : 1.0f, q->input_zp,
+			r->per_tensor_input, scale[1], zp[1]) != 0) {
+		snprintf(err, errlen, "layer 0: bias does not fit int32");
+		goto fail;
 	}
-	for (uint32_t i = 0; i < f->n_layers; i++) {
-		if (quant_layer(q, &f->fm.layer[i], i, scale[i], zp[i], scale[i + 1],
-				zp[i + 1]) != 0) {
+	for (uint32_t i = 1; i < f->n_layers; i++) {
+		if (quant_layer(q, &f->fm.layer[i], f->fm.layer[i].weights, i,
+				scale[i], &zp[i], 1, scale[i + 1], zp[i + 1]) != 0) {
 			snprintf(err, errlen, "layer %u: bias does not fit int32", i);
-			model_free(q);
-			return NULL;
+			goto fail;
 		}
 	}
-	if (model_finish_int8(q, err, errlen) != 0) {
-		model_free(q);
-		return NULL;
-	}
+	free(w0);
+	w0 = NULL;
+	if (model_finish_int8(q, err, errlen) != 0)
+		goto fail;
 	return q;
+fail:
+	free(w0);
+	model_free(q);
+	return NULL;
 }

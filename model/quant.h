@@ -13,6 +13,11 @@
 struct quant_ranges {
 	float min[QM_MAX_LAYERS + 1];
 	float max[QM_MAX_LAYERS + 1];
+	/* Per feature ranges of the normalised input, used unless
+	 * per_tensor_input is set. */
+	float feature_min[QM_MAX_FEATURES];
+	float feature_max[QM_MAX_FEATURES];
+	int per_tensor_input;
 };
 
 /* TFLite's QuantizeMultiplier: real = multiplier * 2^(shift - 31), with

@@ -9,7 +9,9 @@
 #include <unistd.h>
 
 #include "fmodel.h"
+#include "fm_train.h"
 #include "helpers.h"
+#include "quant.h"
 
 static char tmpdir[4096];
 
@@ -99,6 +101,36 @@ test_random_features(uint64_t *state, int32_t *f, uint32_t n)
 		f[j] = (int32_t)(test_rand_u64(state) % 100000);
 }
 
+static int
+cmp_float(const void *a, const void *b)
+{
+	float x = *(const float *)a, y = *(const float *)b;
+	return (x > y) - (x < y);
+}
+
+/* Shift the last bias so that half of the typical inputs come out slow:
+ * a test model that always answers the same would prove nothing. */
+static void
+center_logit(struct model *m, uint64_t *st)
+{
+	enum { N = 1001 };
+	float logits[N], x[QM_MAX_FEATURES];
+	int32_t f[QM_MAX_FEATURES];
+	float *acts = malloc(fm_acts_len(&m->fm) * sizeof(float));
+
+	if (acts == NULL)
+		abort();
+	for (int s = 0; s < N; s++) {
+		test_random_features(st, f, m->n_features);
+		for (uint32_t j = 0; j < m->n_features; j++)
+			x[j] = (float)f[j];
+		logits[s] = fm_forward(&m->fm, x, acts);
+	}
+	qsort(logits, N, sizeof(float), cmp_float);
+	m->fm.layer[m->n_layers - 1].bias[0] -= logits[N / 2];
+	free(acts);
+}
+
 struct model *
 test_random_float_model(uint32_t n_layers, const uint32_t *widths, uint64_t seed)
 {
@@ -131,6 +163,7 @@ test_random_float_model(uint32_t n_layers, const uint32_t *widths, uint64_t seed
 		for (uint32_t c = 0; c < l->n_out; c++)
 			l->bias[c] = (float)(test_rand_normal(&st) * 0.1);
 	}
+	center_logit(m, &st);
 	return m;
 }
 
@@ -163,6 +196,67 @@ test_minmax_ranges(const struct model *f, uint32_t n, uint64_t seed,
 		}
 	}
 	free(acts);
+}
+
+void
+test_quant_ranges(const struct model *f, uint32_t n, uint64_t seed,
+		  struct quant_ranges *r)
+{
+	uint64_t st = seed;
+	int32_t feat[QM_MAX_FEATURES];
+
+	memset(r, 0, sizeof(*r));
+	test_minmax_ranges(f, n, seed, r->min, r->max);
+	for (uint32_t j = 0; j < f->n_features; j++) {
+		r->feature_min[j] = INFINITY;
+		r->feature_max[j] = -INFINITY;
+	}
+	for (uint32_t s = 0; s < n; s++) {
+		test_random_features(&st, feat, f->n_features);
+		for (uint32_t j = 0; j < f->n_features; j++) {
+			float v = (feat[j] - f->fm.mean[j]) / f->fm.std[j];
+			r->feature_min[j] = fminf(r->feature_min[j], v);
+			r->feature_max[j] = fmaxf(r->feature_max[j], v);
+		}
+	}
+}
+
+int
+test_teacher(const int32_t *x)
+{
+	return x[2] > 8000 || (x[0] == 1 && x[1] >= 262144 && x[3] > 4000);
+}
+
+struct model *
+test_trained_model(void)
+{
+	enum { N = 20000, NTRAIN = 18000 };
+	static const uint32_t widths[4] = {8, 128, 16, 1};
+	struct model *f = model_new(MODEL_FLOAT32, 3, widths);
+	float *x = malloc(N * 8 * sizeof(float));
+	uint8_t *y = malloc(N);
+	struct fm_train_options o;
+	uint64_t st = 5;
+
+	if (f == NULL || x == NULL || y == NULL)
+		abort();
+	for (int i = 0; i < N; i++) {
+		int32_t v[8];
+		test_random_features(&st, v, 8);
+		for (int j = 0; j < 8; j++)
+			x[i * 8 + j] = (float)v[j];
+		y[i] = (uint8_t)test_teacher(v);
+	}
+	fm_fit_normalisation(&f->fm, x, N);
+	fm_train_defaults(&o);
+	o.epochs = 10;
+	if (fm_train(&f->fm, x, y, NTRAIN, x + NTRAIN * 8, y + NTRAIN, N - NTRAIN, &o))
+		abort();
+	snprintf(f->created_by, sizeof(f->created_by),
+		 "iolat tests: teacher rule, synthetic features");
+	free(x);
+	free(y);
+	return f;
 }
 
 const char *

@@ -35,6 +35,24 @@ void test_random_features(uint64_t *state, int32_t *features, uint32_t n);
 void test_minmax_ranges(const struct model *f, uint32_t n, uint64_t seed,
 			float *min, float *max);
 
+/* Ranges of every tensor of f over n random feature vectors, with each
+ * input feature's own range too (struct quant_ranges, per feature). */
+struct quant_ranges;
+void test_quant_ranges(const struct model *f, uint32_t n, uint64_t seed,
+		       struct quant_ranges *r);
+
+/* The teacher rule of the synthetic data: slow when the last latency is
+ * in the tail (over 8 ms), or a large read follows a slow one. About 15%
+ * of test_random_features vectors are slow, as with the inflection-point
+ * labels of real traces. */
+int test_teacher(const int32_t *x);
+
+/* An 8-128-16-1 float model with known weights: trained with the default
+ * seed on 20,000 inputs labelled by test_teacher. A trained model, not
+ * random weights: a random network puts half its inputs next to the
+ * decision boundary, where no 8-bit scheme can follow it. */
+struct model *test_trained_model(void);
+
 /* ../shared/data/traces/replayed of the source tree, or $IOLAT_DATA;
  * NULL when absent. */
 const char *test_data_dir(void);

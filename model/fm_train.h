@@ -1,0 +1,42 @@
+/* Training of the float MLP: binary cross-entropy on the logit, Adam,
+ * mini-batches, optional class weighting, early stopping on a held-back
+ * set. Deterministic for a given seed on a given build. */
+#ifndef IOLAT_FM_TRAIN_H
+#define IOLAT_FM_TRAIN_H
+
+#include <stddef.h>
+#include <stdint.h>
+
+#include "fmodel.h"
+
+struct fm_train_options {
+	uint32_t epochs;     /* at most this many passes */
+	uint32_t batch;      /* samples per Adam step */
+	float learning_rate; /* Adam's alpha */
+	float pos_weight;    /* loss weight of slow samples (1: none) */
+	uint32_t patience;   /* epochs without validation gain before stopping */
+	uint64_t seed;       /* initialisation and shuffling */
+	/* Called after each epoch when not NULL (progress lines). */
+	void (*progress)(void *ctx, uint32_t epoch, double train_loss, double val_loss);
+	void *progress_ctx;
+};
+
+void fm_train_defaults(struct fm_train_options *o);
+
+/* Sets m's normalisation to the mean and std of x (n x n_features raw
+ * features; a constant feature gets std 1). */
+void fm_fit_normalisation(struct fm_model *m, const float *x, size_t n);
+
+/* Initialises m's weights (He uniform) and trains on x/y, stopping early
+ * on the loss over vx/vy (which may be empty: then all epochs run). m's
+ * normalisation must be set. Returns 0, or -1 when out of memory; on
+ * return m holds the weights of the best validation epoch. */
+int fm_train(struct fm_model *m, const float *x, const uint8_t *y, size_t n,
+	     const float *vx, const uint8_t *vy, size_t vn,
+	     const struct fm_train_options *o);
+
+/* Mean weighted binary cross-entropy of m over x/y. */
+double fm_loss(const struct fm_model *m, const float *x, const uint8_t *y,
+	       size_t n, float pos_weight);
+
+#endif
