@@ -12,6 +12,9 @@ struct command {
 };
 
 static const struct command commands[] = {
+	{"train", cmd_train, "train the float model on replayed traces"},
+	{"calibrate", cmd_calibrate, "record activation ranges and quantize to int8"},
+	{"compare", cmd_compare, "float vs int8: decisions, speed, per-layer error"},
 	{"predict", cmd_predict, "decide fast/slow for CSV feature vectors with a model file"},
 };
 

@@ -51,6 +51,20 @@ fm_fit_normalisation(struct fm_model *m, const float *x, size_t n)
 	}
 }
 
+void
+fm_input_steps(const struct fm_model *m, const float *x, size_t n, float *steps)
+{
+	for (uint32_t j = 0; j < m->n_features; j++) {
+		float lo = 0.0f, hi = 0.0f; /* int8 ranges always include 0 */
+		for (size_t i = 0; i < n; i++) {
+			float v = (x[i * m->n_features + j] - m->mean[j]) / m->std[j];
+			lo = v < lo ? v : lo;
+			hi = v > hi ? v : hi;
+		}
+		steps[j] = (hi - lo) / 255.0f * m->std[j];
+	}
+}
+
 /* Numerically stable BCE on a logit z for label y. */
 static double
 bce(float z, int y, float pos_weight)
@@ -84,6 +98,7 @@ struct trainer {
 	size_t n_params;
 	float *grad, *m1, *m2, *best;
 	float *acts, *delta, *next_delta;
+	float noisy[QM_MAX_FEATURES];
 	uint32_t step;
 };
 
@@ -264,9 +279,16 @@ fm_train(struct fm_model *m, const float *x, const uint8_t *y, size_t n,
 		for (size_t start = 0; start < n; start += o->batch) {
 			size_t end = start + o->batch < n ? start + o->batch : n;
 			memset(t.grad, 0, t.n_params * sizeof(float));
-			for (size_t i = start; i < end; i++)
-				train_loss += backprop(&t, x + order[i] * m->n_features,
-						       y[order[i]], o->pos_weight);
+			for (size_t i = start; i < end; i++) {
+				const float *xi = x + order[i] * m->n_features;
+				if (o->input_noise) {
+					for (uint32_t j = 0; j < m->n_features; j++)
+						t.noisy[j] = xi[j] + (float)((rng_uniform(&rng) - 0.5) *
+									     o->input_noise[j]);
+					xi = t.noisy;
+				}
+				train_loss += backprop(&t, xi, y[order[i]], o->pos_weight);
+			}
 			adam_step(&t, o->learning_rate, (uint32_t)(end - start));
 		}
 		double vl = vn ? fm_loss(m, vx, vy, vn, o->pos_weight) : 0.0;

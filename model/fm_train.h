@@ -16,6 +16,11 @@ struct fm_train_options {
 	float pos_weight;    /* loss weight of slow samples (1: none) */
 	uint32_t patience;   /* epochs without validation gain before stopping */
 	uint64_t seed;       /* initialisation and shuffling */
+	/* Pseudo-quantization noise: when not NULL, each training sample's
+	 * raw feature j gets uniform noise of +-input_noise[j] / 2, the width
+	 * of one int8 input step, so that the model learns not to hang its
+	 * decisions on differences the int8 input cannot see. */
+	const float *input_noise;
 	/* Called after each epoch when not NULL (progress lines). */
 	void (*progress)(void *ctx, uint32_t epoch, double train_loss, double val_loss);
 	void *progress_ctx;
@@ -34,6 +39,11 @@ void fm_fit_normalisation(struct fm_model *m, const float *x, size_t n);
 int fm_train(struct fm_model *m, const float *x, const uint8_t *y, size_t n,
 	     const float *vx, const uint8_t *vy, size_t vn,
 	     const struct fm_train_options *o);
+
+/* One int8 step of each feature over the raw range of x (n rows), for
+ * fm_train_options.input_noise. */
+void fm_input_steps(const struct fm_model *m, const float *x, size_t n,
+		    float *steps);
 
 /* Mean weighted binary cross-entropy of m over x/y. */
 double fm_loss(const struct fm_model *m, const float *x, const uint8_t *y,

@@ -215,16 +215,33 @@ h5io_open_group(struct h5io_ctx *c, const struct h5io_grp *parent,
 	return 0;
 }
 
+hid_t
+h5io_untimed_plist(hid_t cls)
+{
+	hid_t p = H5Pcreate(cls);
+
+	if (p >= 0 && H5Pset_obj_track_times(p, 0) < 0) {
+		H5Pclose(p);
+		p = H5I_INVALID_HID;
+	}
+	return p;
+}
+
 int
 h5io_create_group(struct h5io_ctx *c, const struct h5io_grp *parent,
 		  const char *name, struct h5io_grp *g)
 {
+	hid_t gcpl = h5io_untimed_plist(H5P_GROUP_CREATE);
+
 	join(g->path, sizeof(g->path), "", parent->path, name);
-	g->id = H5Gcreate2(parent->id, name, H5P_DEFAULT, H5P_DEFAULT,
-			   H5P_DEFAULT);
+	g->id = gcpl < 0 ? H5I_INVALID_HID
+			 : H5Gcreate2(parent->id, name, H5P_DEFAULT, gcpl,
+				      H5P_DEFAULT);
 	if (g->id < 0)
-		return h5io_fail_h5(c, "cannot create", g->path);
-	return 0;
+		h5io_fail_h5(c, "cannot create", g->path);
+	if (gcpl >= 0)
+		H5Pclose(gcpl);
+	return g->id < 0 ? -1 : 0;
 }
 
 void
@@ -341,6 +358,51 @@ check_type(struct h5io_ctx *c, const struct h5io_obj *o, enum h5io_type w,
 		*is_vlen = H5Tis_variable_str(t) > 0;
 	}
 	H5Tclose(t);
+	return rc;
+}
+
+int
+h5io_check_type(struct h5io_ctx *c, const struct h5io_obj *o,
+		enum h5io_type w)
+{
+	return check_type(c, o, w, NULL);
+}
+
+int
+h5io_get_dims(struct h5io_ctx *c, const struct h5io_obj *o,
+	      struct h5io_item *it)
+{
+	hid_t s = o->attr ? H5Aget_space(o->id) : H5Dget_space(o->id);
+	hsize_t dim[H5S_MAX_RANK];
+	char found[96];
+	int rank = -1;
+
+	if (s < 0)
+		return h5io_fail_h5(c, "cannot read the shape of", o->name);
+	if (H5Sget_simple_extent_type(s) != H5S_NULL)
+		rank = H5Sget_simple_extent_dims(s, dim, NULL);
+	H5Sclose(s);
+	if (rank != it->rank || rank < 1 || rank > 2) {
+		h5io_shape_text(found, sizeof(found), rank, dim);
+		return h5io_fail(c, "%s has shape %s, expected %d dimension%s",
+				 o->name, found, it->rank,
+				 it->rank == 1 ? "" : "s");
+	}
+	for (int d = 0; d < rank; d++)
+		it->dim[d] = dim[d];
+	return 0;
+}
+
+int
+h5io_read_dims(struct h5io_ctx *c, const struct h5io_grp *g,
+	       struct h5io_item *it)
+{
+	struct h5io_obj o;
+	int rc = h5io_open_obj(c, g, it, &o);
+
+	if (rc == 0)
+		rc = h5io_get_dims(c, &o, it);
+	h5io_close_obj(&o);
 	return rc;
 }
 
@@ -564,13 +626,17 @@ h5io_write_item(struct h5io_ctx *c, const struct h5io_grp *g,
 		if (id >= 0)
 			H5Aclose(id);
 	} else {
-		if (space < 0 ||
+		hid_t dcpl = h5io_untimed_plist(H5P_DATASET_CREATE);
+
+		if (space < 0 || dcpl < 0 ||
 		    (id = H5Dcreate2(g->id, it.name, filetype, space, H5P_DEFAULT,
-				     H5P_DEFAULT, H5P_DEFAULT)) < 0 ||
+				     dcpl, H5P_DEFAULT)) < 0 ||
 		    H5Dwrite(id, memtype, H5S_ALL, H5S_ALL, H5P_DEFAULT, buf) < 0)
 			rc = h5io_fail_h5(c, "cannot write", name);
 		if (id >= 0)
 			H5Dclose(id);
+		if (dcpl >= 0)
+			H5Pclose(dcpl);
 	}
 	if (space >= 0)
 		H5Sclose(space);
@@ -629,4 +695,72 @@ h5io_write_f32(struct h5io_ctx *c, const struct h5io_grp *g,
 	       struct h5io_item it, const float *v)
 {
 	return h5io_write_item(c, g, it, H5T_IEEE_F32LE, H5T_NATIVE_FLOAT, v);
+}
+
+/* ---- writing a whole file atomically ---- */
+
+hid_t
+h5io_create_temp(struct h5io_ctx *c, char *tmp, size_t len)
+{
+	static _Atomic unsigned serial;
+	hid_t fapl = H5Pcreate(H5P_FILE_ACCESS);
+	/* The file creation list is a group creation list for the root. */
+	hid_t fcpl = h5io_untimed_plist(H5P_FILE_CREATE);
+	hid_t f = H5I_INVALID_HID;
+
+	if (fapl < 0 || fcpl < 0 ||
+	    H5Pset_libver_bounds(fapl, H5F_LIBVER_V18, H5F_LIBVER_LATEST) < 0) {
+		h5io_fail_h5(c, "cannot create", "a file property list");
+	} else {
+		for (int tries = 0; tries < 100 && f < 0; tries++) {
+			snprintf(tmp, len, "%s.tmp-%ld-%u", c->path,
+				 (long)getpid(), serial++);
+			if (access(tmp, F_OK) == 0)
+				continue;
+			f = H5Fcreate(tmp, H5F_ACC_EXCL, fcpl, fapl);
+			if (f < 0) {
+				h5io_fail_h5(c, "cannot create", tmp);
+				break;
+			}
+		}
+		if (f < 0)
+			h5io_fail(c, "cannot create a temporary file next to it");
+	}
+	if (fcpl >= 0)
+		H5Pclose(fcpl);
+	if (fapl >= 0)
+		H5Pclose(fapl);
+	return f;
+}
+
+/* The data must reach the disk before the rename does, or a power cut
+ * could leave an empty file under the final name. */
+static int
+sync_file(struct h5io_ctx *c, const char *tmp)
+{
+	int fd = open(tmp, O_RDONLY);
+
+	if (fd < 0 || fsync(fd) != 0) {
+		int e = errno;
+		if (fd >= 0)
+			close(fd);
+		return h5io_fail(c, "cannot sync %s: %s", tmp, strerror(e));
+	}
+	close(fd);
+	return 0;
+}
+
+int
+h5io_commit(struct h5io_ctx *c, hid_t file, const char *tmp)
+{
+	if (H5Fclose(file) < 0)
+		h5io_fail_h5(c, "cannot write", tmp);
+	if (!c->failed)
+		sync_file(c, tmp);
+	if (!c->failed && rename(tmp, c->path) != 0)
+		h5io_fail(c, "cannot rename %s into place: %s", tmp,
+			  strerror(errno));
+	if (c->failed)
+		unlink(tmp);
+	return c->failed ? -1 : 0;
 }

@@ -102,7 +102,9 @@ int h5io_open_file(struct h5io_ctx *c, hid_t *file);
 int h5io_open_group(struct h5io_ctx *c, const struct h5io_grp *parent,
 		    const char *name, struct h5io_grp *g);
 
-/* Creates group name in parent, open in g; close it with h5io_close_group. */
+/* Creates group name in parent, open in g; close it with h5io_close_group.
+ * Like datasets written here, it records no times: the same content makes
+ * the same bytes. */
 int h5io_create_group(struct h5io_ctx *c, const struct h5io_grp *parent,
 		      const char *name, struct h5io_grp *g);
 
@@ -117,9 +119,22 @@ int h5io_open_obj(struct h5io_ctx *c, const struct h5io_grp *g,
 /* Closes o if open; o may be closed twice. */
 void h5io_close_obj(struct h5io_obj *o);
 
+/* Fails unless o's stored type is of kind w. */
+int h5io_check_type(struct h5io_ctx *c, const struct h5io_obj *o,
+		    enum h5io_type w);
+
 /* Fails unless o's shape is exactly it's rank and dimensions. */
 int h5io_check_shape(struct h5io_ctx *c, const struct h5io_obj *o,
 		     const struct h5io_item *it);
+
+/* For an item whose dimensions the file decides: fails unless o has rank
+ * it->rank (1 or 2), and stores its dimensions in it->dim. */
+int h5io_get_dims(struct h5io_ctx *c, const struct h5io_obj *o,
+		  struct h5io_item *it);
+
+/* The same for it in g, opened and closed here. */
+int h5io_read_dims(struct h5io_ctx *c, const struct h5io_grp *g,
+		   struct h5io_item *it);
 
 /* Reads the whole of it into buf (h5io_item_count elements of memtype)
  * after checking its stored type against w and its shape. */
@@ -164,5 +179,20 @@ int h5io_write_i32(struct h5io_ctx *c, const struct h5io_grp *g,
 		   struct h5io_item it, const int32_t *v);
 int h5io_write_f32(struct h5io_ctx *c, const struct h5io_grp *g,
 		   struct h5io_item it, const float *v);
+
+/* Writing a file atomically: h5io_create_temp creates, exclusively, a new
+ * file next to c->path (its name into tmp, len bytes) in the 1.8 file
+ * format, which checksums the superblock and every object header, and
+ * with no times in its root group; h5io_commit closes it and, unless c has
+ * failed, syncs it and renames it over c->path, so that readers see the
+ * old file or the whole new one. tmp is removed on any failure.
+ * h5io_create_temp returns the file, or H5I_INVALID_HID. */
+hid_t h5io_create_temp(struct h5io_ctx *c, char *tmp, size_t len);
+int h5io_commit(struct h5io_ctx *c, hid_t file, const char *tmp);
+
+/* A creation property list for groups (H5P_GROUP_CREATE) or datasets
+ * (H5P_DATASET_CREATE) that records no times; close it with H5Pclose.
+ * Returns H5I_INVALID_HID on failure. */
+hid_t h5io_untimed_plist(hid_t cls);
 
 #endif

@@ -2,12 +2,9 @@
  * temporary file next to the target, synced, then renamed over it, so
  * that readers see the old file or the whole new one.
  */
-#include <errno.h>
-#include <fcntl.h>
 #include <stdint.h>
 #include <stdio.h>
 #include <string.h>
-#include <unistd.h>
 
 #include <hdf5.h>
 
@@ -142,58 +139,6 @@ write_layers(struct h5io_ctx *c, const struct h5io_grp *root,
 	return c->failed ? -1 : 0;
 }
 
-/* A name next to path that no one else uses; created exclusively. The
- * 1.8 file format checksums every object header and the superblock, so a
- * damaged file fails the checksum instead of reaching HDF5's header parser
- * (which 1.10 does not harden against corrupt input). */
-static hid_t
-create_temp(struct h5io_ctx *c, char *tmp, size_t len)
-{
-	static _Atomic unsigned serial;
-	hid_t fapl = H5Pcreate(H5P_FILE_ACCESS);
-	hid_t f = H5I_INVALID_HID;
-
-	if (fapl < 0 ||
-	    H5Pset_libver_bounds(fapl, H5F_LIBVER_V18, H5F_LIBVER_LATEST) < 0) {
-		h5io_fail_h5(c, "cannot create", "a file access list");
-		if (fapl >= 0)
-			H5Pclose(fapl);
-		return H5I_INVALID_HID;
-	}
-	for (int tries = 0; tries < 100 && f < 0; tries++) {
-		snprintf(tmp, len, "%s.tmp-%ld-%u", c->path, (long)getpid(),
-			 serial++);
-		if (access(tmp, F_OK) == 0)
-			continue;
-		f = H5Fcreate(tmp, H5F_ACC_EXCL, H5P_DEFAULT, fapl);
-		if (f < 0) {
-			h5io_fail_h5(c, "cannot create", tmp);
-			break;
-		}
-	}
-	H5Pclose(fapl);
-	if (f < 0)
-		h5io_fail(c, "cannot create a temporary file next to it");
-	return f;
-}
-
-/* The data must reach the disk before the rename does, or a power cut
- * could leave an empty file under the final name. */
-static int
-sync_file(struct h5io_ctx *c, const char *tmp)
-{
-	int fd = open(tmp, O_RDONLY);
-
-	if (fd < 0 || fsync(fd) != 0) {
-		int e = errno;
-		if (fd >= 0)
-			close(fd);
-		return h5io_fail(c, "cannot sync %s: %s", tmp, strerror(e));
-	}
-	close(fd);
-	return 0;
-}
-
 int
 mf_save(const struct model *m, const char *path, char *err, size_t errlen)
 {
@@ -208,21 +153,11 @@ mf_save(const struct model *m, const char *path, char *err, size_t errlen)
 	    m->n_features == 0 || m->n_features > QM_MAX_FEATURES)
 		return h5io_fail(&c, "cannot write an invalid model");
 	h5io_quiet();
-	file = create_temp(&c, tmp, sizeof(tmp));
-	if (file >= 0) {
-		struct h5io_grp root = {file, "/"};
-		if (write_header(&c, &root, m) == 0 &&
-		    write_input(&c, &root, m) == 0)
-			write_layers(&c, &root, m);
-		if (H5Fclose(file) < 0)
-			h5io_fail_h5(&c, "cannot write", tmp);
-		if (!c.failed)
-			sync_file(&c, tmp);
-		if (!c.failed && rename(tmp, path) != 0)
-			h5io_fail(&c, "cannot rename %s into place: %s", tmp,
-				  strerror(errno));
-		if (c.failed)
-			unlink(tmp);
-	}
-	return c.failed ? -1 : 0;
+	file = h5io_create_temp(&c, tmp, sizeof(tmp));
+	if (file < 0)
+		return -1;
+	struct h5io_grp root = {file, "/"};
+	if (write_header(&c, &root, m) == 0 && write_input(&c, &root, m) == 0)
+		write_layers(&c, &root, m);
+	return h5io_commit(&c, file, tmp);
 }

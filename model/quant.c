@@ -153,9 +153,16 @@ quant_input(struct model *q, const struct model *f, const struct quant_ranges *r
 			snprintf(err, errlen, "feature %u: normalisation out of range", j);
 			return -1;
 		}
+		/* A feature that calibration saw only at 0 (io_type when only
+		 * reads are predicted) adds nothing to the float model; its
+		 * placeholder scale of 1 must not set layer 0's weight scales. */
+		int constant = !r->per_tensor_input && r->feature_min[j] == 0.0f &&
+			       r->feature_max[j] == 0.0f;
 		for (uint32_t c2 = 0; c2 < l0->n_out; c2++) {
 			size_t k2 = (size_t)c2 * l0->n_in + j;
-			w0[k2] = r->per_tensor_input ? l0->weights[k2] : l0->weights[k2] * s;
+			w0[k2] = r->per_tensor_input ? l0->weights[k2]
+				 : constant	     ? 0.0f
+						     : l0->weights[k2] * s;
 		}
 	}
 	return 0;

@@ -10,5 +10,9 @@ Suite *quant_suite(void);
 Suite *model_file_suite(void);
 Suite *csv_suite(void);
 Suite *simd_suite(void);
+Suite *trace_suite(void);
+Suite *dataset_suite(void);
+Suite *feat_suite(void);
+Suite *calib_suite(void);
 
 #endif

@@ -11,6 +11,10 @@ static Suite *(*const all_suites[])(void) = {
 	model_file_suite,
 	csv_suite,
 	simd_suite,
+	trace_suite,
+	dataset_suite,
+	feat_suite,
+	calib_suite,
 };
 
 int
