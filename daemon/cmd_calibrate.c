@@ -136,7 +136,10 @@ cmd_calibrate(int argc, char **argv)
 		fprintf(stderr, "iolatd calibrate: %s: %s\n", a.data, err);
 		goto out;
 	}
-	q = quant_model(f, &r, calib_mode_name(a.o.mode), err, sizeof(err));
+	char mode[64];
+	snprintf(mode, sizeof(mode), "%s%s", calib_mode_name(a.o.mode),
+		 a.o.per_tensor_input ? "+per-tensor-input" : "");
+	q = quant_model(f, &r, mode, err, sizeof(err));
 	if (q == NULL) {
 		fprintf(stderr, "iolatd calibrate: %s: %s\n", a.model, err);
 		goto out;

@@ -149,9 +149,10 @@ print_table(const struct model *f, const char *data, const struct eval_scores *f
 	    double f_ns, const struct result *r, int n, size_t rows, size_t slow)
 {
 	printf("%s: %zu reads, %.1f%% slow\n\n", data, rows, 100.0 * slow / rows);
+	/* int8 columns by number: the files and their modes are listed below */
 	printf("%-20s%12s", "", "float32");
 	for (int k = 0; k < n; k++)
-		printf("%12.12s", r[k].q->calibration_mode[0] ? r[k].q->calibration_mode : "int8");
+		printf("    int8 [%d]", k + 1);
 	printf("\n");
 	print_row("agreement", NAN, r, n, get_agreement, "%12.5f");
 	print_row("accuracy", fs->accuracy, r, n, get_accuracy, "%12.4f");
@@ -163,8 +164,8 @@ print_table(const struct model *f, const char *data, const struct eval_scores *f
 	print_row("ns_per_prediction", f_ns, r, n, get_ns, "%12.1f");
 	print_row("model_bytes", (double)eval_model_bytes(f), r, n, get_bytes, "%12.0f");
 	for (int k = 0; k < n; k++) {
-		printf("\n%s (%s): %zu disagreements\n", r[k].path, r[k].q->calibration_mode,
-		       r[k].disagree);
+		printf("\nint8 [%d] %s (%s): %zu disagreements\n", k + 1, r[k].path,
+		       r[k].q->calibration_mode, r[k].disagree);
 		printf("%-8s%14s%14s%14s%10s\n", "layer", "max_abs_diff", "mean_abs_diff",
 		       "mse", "sqnr_db");
 		for (uint32_t i = 0; i < f->n_layers; i++)

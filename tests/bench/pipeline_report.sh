@@ -1,0 +1,35 @@
+#!/bin/sh
+# The offline pipeline on each shared replayed trace (first half of the
+# reads trains, second half tests), with every lever side by side:
+# training with and without pseudo-quantization noise; calibration by
+# minmax, moving_average and percentile; one input scale per feature or
+# one for all. Prints compare's tables; never fails on a figure.
+set -u
+b=${top_builddir:-.}
+iolatd="$b/daemon/iolatd"
+data=${IOLAT_TRACES_DIR:-${top_srcdir:-.}/../shared/data/traces/replayed}
+if [ ! -d "$data" ]; then
+	echo "pipeline_report: $data not found: skipped (set IOLAT_TRACES_DIR)"
+	exit 0
+fi
+tmp=$(mktemp -d)
+trap 'rm -rf "$tmp"' EXIT
+for trace in "$data"/*.trace; do
+	name=$(basename "$trace" .trace)
+	echo "== $name"
+	for noise in on off; do
+		"$iolatd" train --seed 1 --quant-noise "$noise" --out "$tmp/f.h5" \
+			--calibration-out "$tmp/rep.h5" --test-out "$tmp/test.h5" "$trace" || exit 1
+		for mode in minmax moving_average percentile; do
+			"$iolatd" calibrate --model "$tmp/f.h5" --data "$tmp/rep.h5" \
+				--mode "$mode" --out "$tmp/q-$mode.h5" || exit 1
+		done
+		"$iolatd" calibrate --model "$tmp/f.h5" --data "$tmp/rep.h5" \
+			--per-tensor-input --out "$tmp/q-tensor.h5" || exit 1
+		echo "-- training with --quant-noise $noise"
+		"$iolatd" compare --float "$tmp/f.h5" --data "$tmp/test.h5" \
+			--int8 "$tmp/q-minmax.h5" --int8 "$tmp/q-moving_average.h5" \
+			--int8 "$tmp/q-percentile.h5" --int8 "$tmp/q-tensor.h5" |
+			sed -e '/^layer/,/^$/d' -e "s|$tmp/||"
+	done
+done
