@@ -61,14 +61,14 @@ main(int argc, char **argv)
 			d.latency_us[r] = (uint32_t)x[2];
 		}
 	}
+	int status = 0;
 	if (nan_row && n > 1) {
 		d.features[nf] = NAN;
-		return write_raw_compact(argv[1], &d) == 0 ? 0 : 1;
-	}
-	if (ds_write(argv[1], &d, one ? DS_ONE : DS_COMPACT, err, sizeof(err)) != 0) {
+		status = write_raw_compact(argv[1], &d) == 0 ? 0 : 1;
+	} else if (ds_write(argv[1], &d, one ? DS_ONE : DS_COMPACT, err, sizeof(err)) != 0) {
 		fprintf(stderr, "mkdata: %s\n", err);
-		return 1;
+		status = 1;
 	}
 	ds_free(&d);
-	return 0;
+	return status;
 }
