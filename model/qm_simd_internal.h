@@ -45,7 +45,8 @@ struct qm_simd_rq {
 	/* The fused rounding of qm_simd_mbqm in int64 lanes, [npad / 2] each
 	 * for the even and the odd positions. */
 	int64_t *rnd_even, *rnd_odd;   /* 2^30 + [e > 0] 2^(30 + e) */
-	int64_t *corr_even, *corr_odd; /* [e > 0] 2^31, taken off when P < 0 */
+	int64_t *corr_even, *corr_odd; /* [e > 0] 2^31, taken off when P < 0 (or
+					 * x < 0: the same, qm_avx512.c) */
 	int64_t *sh_even, *sh_odd;     /* 31 + e */
 };
 void qm_simd_rq_carve(struct qm_simd_bump *b, struct qm_simd_rq *rq,
@@ -124,6 +125,11 @@ size_t qm_avx512_size(const struct qm_model *m);
  * the result is what m->packed points to. Plain C: runs on any CPU. */
 void qm_avx2_pack(const struct qm_model *m, void *arena);
 void qm_avx512_pack(const struct qm_model *m, void *arena);
+
+/* Whether the avx512 variant evaluates m in its register pipeline:
+ * n_features <= 8 -> n1 <= 128 -> n2 <= 16 -> 1, every shift -21..-1.
+ * Other models take its layer-by-layer path. */
+int qm_avx512_register_path(const struct qm_model *m);
 
 #if QM_HAVE_X86_SIMD
 /* The forward pass of a packed model; n_features already checked. */

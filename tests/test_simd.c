@@ -386,6 +386,112 @@ check_odd_widths(enum qm_variant v)
 	check_widths(v, 4, w_chunks, 3000);
 }
 
+/* --- the avx512 register pipeline -------------------------------------- */
+
+/* Moves every shift into the register pipeline's range, -21..-1 (from
+ * its ends when extreme), and prepares m again. */
+static void
+fit_register_path(struct model *m, uint64_t *st, int extreme)
+{
+	static const int32_t ends[] = {-1, -2, -20, -21};
+
+	for (uint32_t i = 0; i < m->n_layers; i++) {
+		struct qm_layer *l = &m->qm.layer[i];
+		int32_t *shift = (int32_t *)l->shift;
+		for (uint32_t c = 0; c < l->n_out; c++)
+			if (shift[c] > -1 || shift[c] < -21)
+				shift[c] = extreme ? ends[test_rand_u64(st) % 4]
+						   : rand_range(st, -21, -1);
+	}
+	finish(m);
+	ck_assert(qm_avx512_register_path(&m->qm));
+}
+
+/* Every size the pipeline pads: fewer features, narrower layers, down to
+ * one channel each. */
+static const uint32_t register_widths[][4] = {
+	{8, 128, 16, 1}, {5, 100, 7, 1}, {1, 1, 1, 1}, {8, 64, 16, 1},
+	{3, 65, 9, 1},   {7, 127, 15, 1}, {2, 4, 16, 1}, {8, 128, 1, 1},
+};
+#define N_REGISTER_WIDTHS (sizeof(register_widths) / sizeof(register_widths[0]))
+
+static void
+check_register_path(int extreme, uint32_t n)
+{
+	if (!supported_or_skip(QM_AVX512_VNNI))
+		return;
+	for (size_t w = 0; w < N_REGISTER_WIDTHS; w++)
+		for (uint64_t seed = 1; seed <= 4; seed++) {
+			uint64_t st = seed * 977 + w;
+			struct model *m =
+				extreme ? extreme_int8_model(3, register_widths[w], st)
+					: random_int8_model(3, register_widths[w], st);
+			fit_register_path(m, &st, extreme);
+			check_exact(m, QM_AVX512_VNNI, n, st);
+			model_free(m);
+			if (extreme)
+				continue;
+			m = quantized_model(3, register_widths[w], st);
+			if (qm_avx512_register_path(&m->qm))
+				check_exact(m, QM_AVX512_VNNI, n, st + 1);
+			model_free(m);
+		}
+}
+
+START_TEST(avx512_register_path_is_bit_exact_on_every_padded_size)
+{
+	check_register_path(0, 20000);
+}
+END_TEST
+
+START_TEST(avx512_register_path_is_bit_exact_with_extreme_parameters)
+{
+	check_register_path(1, 20000);
+}
+END_TEST
+
+/* Shapes and shifts outside the pipeline go layer by layer, whose
+ * exactness the odd-width and extreme tests check. */
+START_TEST(avx512_register_path_declines_other_shapes_and_shifts)
+{
+	static const uint32_t too_wide[][4] = {
+		{9, 128, 16, 1}, {8, 129, 16, 1}, {8, 128, 17, 1},
+	};
+	static const uint32_t deep[] = {8, 16, 16, 16, 1};
+	static const uint32_t shallow[] = {8, 16, 1};
+	static const int32_t bad_shifts[] = {0, 1, 30, -22, -31};
+	uint64_t st = 5;
+	struct model *m;
+
+	for (size_t i = 0; i < 3; i++) {
+		m = random_int8_model(3, too_wide[i], 31 + i);
+		for (uint32_t l = 0; l < 3; l++)
+			for (uint32_t c = 0; c < m->qm.layer[l].n_out; c++)
+				((int32_t *)m->qm.layer[l].shift)[c] = -8;
+		ck_assert(!qm_avx512_register_path(&m->qm));
+		model_free(m);
+	}
+	m = random_int8_model(4, deep, 41);
+	ck_assert(!qm_avx512_register_path(&m->qm));
+	model_free(m);
+	m = random_int8_model(2, shallow, 43);
+	ck_assert(!qm_avx512_register_path(&m->qm));
+	model_free(m);
+	for (size_t i = 0; i < sizeof(bad_shifts) / sizeof(bad_shifts[0]); i++)
+		for (uint32_t l = 0; l < 3; l++) {
+			m = random_int8_model(3, flashnet_widths, 47 + i);
+			fit_register_path(m, &st, 0);
+			((int32_t *)m->qm.layer[l].shift)[test_rand_u64(&st) %
+							  m->qm.layer[l].n_out] = bad_shifts[i];
+			ck_assert(!qm_avx512_register_path(&m->qm));
+			finish(m);
+			if (qm_simd_supported(QM_AVX512_VNNI))
+				check_exact(m, QM_AVX512_VNNI, 2000, st);
+			model_free(m);
+		}
+}
+END_TEST
+
 START_TEST(avx512_vnni_is_bit_exact_on_1m_vectors_of_8_128_16_1)
 {
 	check_flashnet_million(QM_AVX512_VNNI);
@@ -681,6 +787,9 @@ simd_suite(void)
 	tcase_add_test(big, avx512_vnni_is_bit_exact_on_odd_widths_and_depths);
 	tcase_add_test(big, avx2_is_bit_exact_on_odd_widths_and_depths);
 	tcase_add_test(big, avx512_vnni_is_bit_exact_with_extreme_parameters);
+	tcase_add_test(big, avx512_register_path_is_bit_exact_on_every_padded_size);
+	tcase_add_test(big, avx512_register_path_is_bit_exact_with_extreme_parameters);
+	tcase_add_test(big, avx512_register_path_declines_other_shapes_and_shifts);
 	tcase_add_test(big, avx2_is_bit_exact_with_extreme_parameters);
 	suite_add_tcase(s, big);
 	return s;
