@@ -46,6 +46,18 @@ test_tmpdir_remove(void)
 	tmpdir[0] = '\0';
 }
 
+void
+test_fixture_setup(void)
+{
+	test_tmpdir_create();
+}
+
+void
+test_fixture_teardown(void)
+{
+	test_tmpdir_remove();
+}
+
 const char *
 test_tmp_path(const char *name)
 {

@@ -16,6 +16,11 @@ void test_tmpdir_remove(void);
 /* path inside the current temporary directory (static buffer). */
 const char *test_tmp_path(const char *name);
 
+/* A Check checked fixture (tcase_add_checked_fixture): a fresh temporary
+ * directory for each test, removed after it. */
+void test_fixture_setup(void);
+void test_fixture_teardown(void);
+
 /* splitmix64: reproducible across machines and libc versions. */
 uint64_t test_rand_u64(uint64_t *state);
 double test_rand_uniform(uint64_t *state); /* [0, 1) */

@@ -4,7 +4,6 @@
  * broken with the raw HDF5 API) is refused with one line naming the file
  * and the object at fault. */
 #include <check.h>
-#include <dirent.h>
 #include <float.h>
 #include <math.h>
 #include <stdio.h>
@@ -14,23 +13,13 @@
 #include <hdf5.h>
 
 #include "dataset.h"
+#include "file_helpers.h"
+#include "h5_helpers.h"
 #include "helpers.h"
 #include "suites.h"
 
 #define PATH_LEN 4200
 #define NF 8
-
-static void
-setup(void)
-{
-	test_tmpdir_create();
-}
-
-static void
-teardown(void)
-{
-	test_tmpdir_remove();
-}
 
 /* n records of NF features with awkward values: negative zero, a
  * denormal, the largest float, integers past 2^24, and labels and
@@ -107,13 +96,6 @@ assert_same_ds(const struct ds *a, const struct ds *b, int labelled)
 	ck_assert_mem_eq(b->latency_us, a->latency_us, a->n * sizeof(uint32_t));
 }
 
-static ssize_t
-h5_open_objects(void)
-{
-	H5open();
-	return H5Fget_obj_count(H5F_OBJ_ALL, H5F_OBJ_ALL);
-}
-
 /* ds_read refuses path with one line that starts with the file name and
  * holds every fragment given, returns nothing and leaves no HDF5
  * identifier open. */
@@ -124,7 +106,7 @@ static void
 assert_rejected_(const char *path, const char *const *parts)
 {
 	char err[512] = "untouched";
-	ssize_t ids = h5_open_objects();
+	ssize_t ids = test_h5_open_objects();
 	struct ds d;
 
 	memset(&d, 0x5a, sizeof(d));
@@ -139,117 +121,7 @@ assert_rejected_(const char *path, const char *const *parts)
 	ck_assert_ptr_null(d.labels);
 	ck_assert_ptr_null(d.latency_us);
 	ck_assert_uint_eq(d.n, 0);
-	ck_assert_int_eq(h5_open_objects(), ids);
-}
-
-/* ---- the raw HDF5 API, to write files as others do and to break ours ---- */
-
-static hid_t
-open_rw(const char *path)
-{
-	hid_t f = H5Fopen(path, H5F_ACC_RDWR, H5P_DEFAULT);
-
-	ck_assert_int_ge(f, 0);
-	return f;
-}
-
-static void
-h5_delete(const char *path, const char *obj)
-{
-	hid_t f = open_rw(path);
-
-	ck_assert_int_ge(H5Ldelete(f, obj, H5P_DEFAULT), 0);
-	H5Fclose(f);
-}
-
-/* Creates dataset obj in f (replacing it if present) of native type, with
- * the given shape, holding data. */
-static void
-h5_put(hid_t f, const char *obj, hid_t type, int rank, const hsize_t *dims,
-       const void *data)
-{
-	hid_t s = H5Screate_simple(rank, dims, NULL);
-	hid_t d;
-
-	if (H5Lexists(f, obj, H5P_DEFAULT) > 0)
-		ck_assert_int_ge(H5Ldelete(f, obj, H5P_DEFAULT), 0);
-	d = H5Dcreate2(f, obj, type, s, H5P_DEFAULT, H5P_DEFAULT, H5P_DEFAULT);
-	ck_assert_int_ge(d, 0);
-	ck_assert_int_ge(H5Dwrite(d, type, H5S_ALL, H5S_ALL, H5P_DEFAULT, data), 0);
-	H5Dclose(d);
-	H5Sclose(s);
-}
-
-static void
-h5_replace(const char *path, const char *obj, hid_t type, int rank,
-	   const hsize_t *dims, const void *data)
-{
-	hid_t f = open_rw(path);
-
-	h5_put(f, obj, type, rank, dims, data);
-	H5Fclose(f);
-}
-
-/* Sets element k of dataset obj to v, converted to the stored type. */
-static void
-h5_poke(const char *path, const char *obj, size_t k, double v)
-{
-	hid_t f = open_rw(path);
-	hid_t d = H5Dopen2(f, obj, H5P_DEFAULT);
-	hid_t s = H5Dget_space(d);
-	hssize_t n = H5Sget_simple_extent_npoints(s);
-	double *buf = malloc((size_t)n * sizeof(*buf));
-
-	ck_assert_uint_lt(k, (size_t)n);
-	ck_assert_int_ge(H5Dread(d, H5T_NATIVE_DOUBLE, H5S_ALL, H5S_ALL, H5P_DEFAULT, buf), 0);
-	buf[k] = v;
-	ck_assert_int_ge(H5Dwrite(d, H5T_NATIVE_DOUBLE, H5S_ALL, H5S_ALL, H5P_DEFAULT, buf), 0);
-	free(buf);
-	H5Sclose(s);
-	H5Dclose(d);
-	H5Fclose(f);
-}
-
-static void
-h5_string_attr(hid_t obj, const char *name, const char *value)
-{
-	hid_t t = H5Tcopy(H5T_C_S1), s = H5Screate(H5S_SCALAR), a;
-
-	H5Tset_size(t, strlen(value) + 1);
-	a = H5Acreate2(obj, name, t, s, H5P_DEFAULT, H5P_DEFAULT);
-	ck_assert_int_ge(a, 0);
-	ck_assert_int_ge(H5Awrite(a, t, value), 0);
-	H5Aclose(a);
-	H5Sclose(s);
-	H5Tclose(t);
-}
-
-static void
-write_bytes(const char *path, const void *data, size_t len)
-{
-	FILE *f = fopen(path, "wb");
-
-	ck_assert_ptr_nonnull(f);
-	ck_assert_uint_eq(fwrite(data, 1, len, f), len);
-	fclose(f);
-}
-
-static void *
-read_all(const char *path, size_t *len)
-{
-	FILE *f = fopen(path, "rb");
-	char *buf;
-	long n;
-
-	ck_assert_ptr_nonnull(f);
-	fseek(f, 0, SEEK_END);
-	n = ftell(f);
-	rewind(f);
-	buf = malloc((size_t)n);
-	ck_assert_uint_eq(fread(buf, 1, (size_t)n, f), (size_t)n);
-	fclose(f);
-	*len = (size_t)n;
-	return buf;
+	ck_assert_int_eq(test_h5_open_objects(), ids);
 }
 
 /* ---- round trips ---- */
@@ -356,8 +228,8 @@ START_TEST(same_content_writes_identical_bytes)
 		void *b1, *b2;
 		write_ok(path_of("a.h5", p1), &d, layouts[i]);
 		write_ok(path_of("b.h5", p2), &d, layouts[i]);
-		b1 = read_all(p1, &l1);
-		b2 = read_all(p2, &l2);
+		b1 = test_read_file(p1, &l1);
+		b2 = test_read_file(p2, &l2);
 		ck_assert_uint_eq(l1, l2);
 		ck_assert_msg(memcmp(b1, b2, l1) == 0, "layout %d: files differ", i);
 		free(b1);
@@ -401,20 +273,6 @@ START_TEST(root_attributes_name_the_format)
 }
 END_TEST
 
-static int
-count_entries(const char *dir)
-{
-	DIR *d = opendir(dir);
-	struct dirent *e;
-	int n = 0;
-
-	ck_assert_ptr_nonnull(d);
-	while ((e = readdir(d)) != NULL)
-		n += strcmp(e->d_name, ".") != 0 && strcmp(e->d_name, "..") != 0;
-	closedir(d);
-	return n;
-}
-
 START_TEST(write_replaces_file_and_leaves_no_temporary)
 {
 	char path[PATH_LEN];
@@ -425,7 +283,7 @@ START_TEST(write_replaces_file_and_leaves_no_temporary)
 	write_ok(path, &a, DS_ONE);
 	read_ok(path, &b, DS_ONE);
 	assert_same_ds(&a, &b, 0);
-	ck_assert_int_eq(count_entries(test_tmp_path("")), 1);
+	ck_assert_int_eq(test_count_entries(test_tmp_path("")), 1);
 	ds_free(&b);
 	ds_free(&a);
 }
@@ -445,9 +303,9 @@ START_TEST(reads_compact_file_with_wide_types_and_no_attributes)
 	struct ds d;
 
 	f = H5Fcreate(path_of("py.h5", path), H5F_ACC_TRUNC, H5P_DEFAULT, H5P_DEFAULT);
-	h5_put(f, "features", H5T_NATIVE_DOUBLE, 2, d2, x);
-	h5_put(f, "labels", H5T_NATIVE_INT64, 1, d1, labels);
-	h5_put(f, "latency_us", H5T_NATIVE_INT64, 1, d1, lat);
+	test_h5_put(f, "features", H5T_NATIVE_DOUBLE, 2, d2, x);
+	test_h5_put(f, "labels", H5T_NATIVE_INT64, 1, d1, labels);
+	test_h5_put(f, "latency_us", H5T_NATIVE_INT64, 1, d1, lat);
 	H5Fclose(f);
 	read_ok(path, &d, DS_COMPACT);
 	ck_assert_uint_eq(d.n, 3);
@@ -471,18 +329,18 @@ START_TEST(reads_one_file_with_attributes_and_extra_inputs)
 	struct ds d;
 
 	f = H5Fcreate(path_of("one.h5", path), H5F_ACC_TRUNC, H5P_DEFAULT, H5P_DEFAULT);
-	h5_string_attr(f, "desc", "representative data");
+	test_h5_put_attr_string(f, ".", "desc", "representative data");
 	v = H5Gcreate2(f, "value", H5P_DEFAULT, H5P_DEFAULT, H5P_DEFAULT);
-	h5_string_attr(v, "desc", "input data");
+	test_h5_put_attr_string(v, ".", "desc", "input data");
 	for (int k = 0; k < 12; k++) {
 		const float x[3] = {(float)k, k * 0.5f, -1.0f};
 		const int32_t other[3] = {7, 7, 7};
 		snprintf(name, sizeof(name), "value/%d", k);
 		H5Gclose(H5Gcreate2(f, name, H5P_DEFAULT, H5P_DEFAULT, H5P_DEFAULT));
 		snprintf(name, sizeof(name), "value/%d/0", k);
-		h5_put(f, name, H5T_NATIVE_FLOAT, 2, dims, x);
+		test_h5_put(f, name, H5T_NATIVE_FLOAT, 2, dims, x);
 		snprintf(name, sizeof(name), "value/%d/1", k);
-		h5_put(f, name, H5T_NATIVE_INT32, 2, dims, other);
+		test_h5_put(f, name, H5T_NATIVE_INT32, 2, dims, other);
 	}
 	H5Gclose(v);
 	H5Fclose(f);
@@ -506,7 +364,7 @@ START_TEST(reads_without_the_format_attributes)
 	struct ds d;
 
 	good_file(DS_COMPACT, 4, "c.h5", path);
-	f = open_rw(path);
+	f = test_h5_open_rw(path);
 	ck_assert_int_ge(H5Adelete(f, "format"), 0);
 	ck_assert_int_ge(H5Adelete(f, "n_features"), 0);
 	H5Fclose(f);
@@ -523,9 +381,9 @@ START_TEST(read_leaves_no_hdf5_object_open)
 	struct ds d;
 
 	good_file(DS_ONE, 20, "one.h5", path);
-	before = h5_open_objects();
+	before = test_h5_open_objects();
 	read_ok(path, &d, DS_ONE);
-	ck_assert_int_eq(h5_open_objects(), before);
+	ck_assert_int_eq(test_h5_open_objects(), before);
 	ds_free(&d);
 }
 END_TEST
@@ -541,7 +399,7 @@ assert_not_written(const struct ds *d, enum ds_layout layout, const char *what)
 	ck_assert_int_eq(ds_write(path, d, layout, err, sizeof(err)), -1);
 	ck_assert_msg(strncmp(err, path, strlen(path)) == 0 &&
 		      strstr(err, what) != NULL, "%s", err);
-	ck_assert_int_eq(count_entries(test_tmp_path("")), 0);
+	ck_assert_int_eq(test_count_entries(test_tmp_path("")), 0);
 }
 
 START_TEST(write_refuses_what_a_reader_would_refuse)
@@ -593,34 +451,31 @@ END_TEST
 
 START_TEST(rejects_empty_file)
 {
-	char path[PATH_LEN];
-
-	write_bytes(path_of("empty.h5", path), "", 0);
-	assert_rejected(path, "not an HDF5 file");
+	assert_rejected(test_write_file("empty.h5", "", 0), "not an HDF5 file");
 }
 END_TEST
 
 START_TEST(rejects_garbage_bytes)
 {
-	char path[PATH_LEN], junk[4096];
+	char junk[4096];
 	uint64_t st = 5;
 
 	for (size_t k = 0; k < sizeof(junk); k++)
 		junk[k] = (char)test_rand_u64(&st);
-	write_bytes(path_of("junk.h5", path), junk, sizeof(junk));
-	assert_rejected(path, "not an HDF5 file");
+	assert_rejected(test_write_file("junk.h5", junk, sizeof(junk)), "not an HDF5 file");
 }
 END_TEST
 
 START_TEST(rejects_truncated_file)
 {
-	char good[PATH_LEN], path[PATH_LEN];
+	char good[PATH_LEN];
+	const char *path;
 	size_t len;
 	void *buf;
 
 	good_file(DS_COMPACT, 200, "good.h5", good);
-	buf = read_all(good, &len);
-	write_bytes(path_of("cut.h5", path), buf, len / 2);
+	buf = test_read_file(good, &len);
+	path = test_write_file("cut.h5", buf, len / 2);
 	free(buf);
 	assert_rejected(path, "truncated");
 }
@@ -632,7 +487,7 @@ START_TEST(rejects_file_with_neither_layout)
 	char path[PATH_LEN];
 
 	good_file(DS_COMPACT, 3, "c.h5", path);
-	h5_delete(path, "/features");
+	test_h5_delete(path, "/features");
 	assert_rejected(path, "/features", "/value", "neither");
 }
 END_TEST
@@ -646,7 +501,7 @@ START_TEST(rejects_features_of_wrong_rank)
 	char path[PATH_LEN];
 
 	good_file(DS_COMPACT, 10, "c.h5", path);
-	h5_replace(path, "/features", H5T_NATIVE_FLOAT, 1, dims, x);
+	test_h5_replace(path, "/features", H5T_NATIVE_FLOAT, 1, dims, x);
 	assert_rejected(path, "/features has shape [80], expected 2 dimensions");
 }
 END_TEST
@@ -658,7 +513,7 @@ START_TEST(rejects_integer_features)
 	char path[PATH_LEN];
 
 	good_file(DS_COMPACT, 10, "c.h5", path);
-	h5_replace(path, "/features", H5T_NATIVE_INT32, 2, dims, x);
+	test_h5_replace(path, "/features", H5T_NATIVE_INT32, 2, dims, x);
 	assert_rejected(path, "/features has type int32, expected float");
 }
 END_TEST
@@ -670,9 +525,9 @@ START_TEST(rejects_features_without_records)
 	char path[PATH_LEN];
 
 	good_file(DS_COMPACT, 10, "c.h5", path);
-	h5_delete(path, "/labels");
-	h5_delete(path, "/latency_us");
-	h5_replace(path, "/features", H5T_NATIVE_FLOAT, 2, dims, none);
+	test_h5_delete(path, "/labels");
+	test_h5_delete(path, "/latency_us");
+	test_h5_replace(path, "/features", H5T_NATIVE_FLOAT, 2, dims, none);
 	assert_rejected(path, "/features has no records");
 }
 END_TEST
@@ -684,7 +539,7 @@ START_TEST(rejects_features_wider_than_max)
 	char path[PATH_LEN];
 
 	good_file(DS_COMPACT, 2, "c.h5", path);
-	h5_replace(path, "/features", H5T_NATIVE_FLOAT, 2, dims, x);
+	test_h5_replace(path, "/features", H5T_NATIVE_FLOAT, 2, dims, x);
 	assert_rejected(path, "/features has 1025 features a record, expected 1..1024");
 }
 END_TEST
@@ -694,7 +549,7 @@ START_TEST(rejects_nan_in_features)
 	char path[PATH_LEN];
 
 	good_file(DS_COMPACT, 10, "c.h5", path);
-	h5_poke(path, "/features", 2 * NF + 5, NAN);
+	test_h5_set_float(path, "/features", NULL, 2 * NF + 5, NAN);
 	assert_rejected(path, "/features[2,5] is nan, expected a finite number");
 }
 END_TEST
@@ -704,7 +559,7 @@ START_TEST(rejects_infinity_in_features)
 	char path[PATH_LEN];
 
 	good_file(DS_COMPACT, 10, "c.h5", path);
-	h5_poke(path, "/features", 9 * NF + 7, -INFINITY);
+	test_h5_set_float(path, "/features", NULL, 9 * NF + 7, -INFINITY);
 	assert_rejected(path, "/features[9,7] is -inf");
 }
 END_TEST
@@ -716,7 +571,7 @@ START_TEST(rejects_labels_of_wrong_length)
 	char path[PATH_LEN];
 
 	good_file(DS_COMPACT, 10, "c.h5", path);
-	h5_replace(path, "/labels", H5T_NATIVE_UINT8, 1, dims, l);
+	test_h5_replace(path, "/labels", H5T_NATIVE_UINT8, 1, dims, l);
 	assert_rejected(path, "/labels has shape [9], expected [10]");
 }
 END_TEST
@@ -728,7 +583,7 @@ START_TEST(rejects_latency_of_wrong_length)
 	char path[PATH_LEN];
 
 	good_file(DS_COMPACT, 10, "c.h5", path);
-	h5_replace(path, "/latency_us", H5T_NATIVE_UINT32, 1, dims, l);
+	test_h5_replace(path, "/latency_us", H5T_NATIVE_UINT32, 1, dims, l);
 	assert_rejected(path, "/latency_us has shape [11], expected [10]");
 }
 END_TEST
@@ -738,7 +593,7 @@ START_TEST(rejects_label_value_2)
 	char path[PATH_LEN];
 
 	good_file(DS_COMPACT, 10, "c.h5", path);
-	h5_poke(path, "/labels", 3, 2);
+	test_h5_set_float(path, "/labels", NULL, 3, 2);
 	assert_rejected(path, "/labels[3] is 2, outside 0..1");
 }
 END_TEST
@@ -751,7 +606,7 @@ START_TEST(rejects_negative_label_stored_signed)
 	char path[PATH_LEN];
 
 	good_file(DS_COMPACT, 3, "c.h5", path);
-	h5_replace(path, "/labels", H5T_NATIVE_INT8, 1, dims, l);
+	test_h5_replace(path, "/labels", H5T_NATIVE_INT8, 1, dims, l);
 	assert_rejected(path, "/labels[1] is -1, outside 0..1");
 }
 END_TEST
@@ -763,7 +618,7 @@ START_TEST(rejects_float_labels)
 	char path[PATH_LEN];
 
 	good_file(DS_COMPACT, 10, "c.h5", path);
-	h5_replace(path, "/labels", H5T_NATIVE_FLOAT, 1, dims, l);
+	test_h5_replace(path, "/labels", H5T_NATIVE_FLOAT, 1, dims, l);
 	assert_rejected(path, "/labels has type float32, expected integer");
 }
 END_TEST
@@ -775,7 +630,7 @@ START_TEST(rejects_latency_over_uint32)
 	char path[PATH_LEN];
 
 	good_file(DS_COMPACT, 2, "c.h5", path);
-	h5_replace(path, "/latency_us", H5T_NATIVE_INT64, 1, dims, l);
+	test_h5_replace(path, "/latency_us", H5T_NATIVE_INT64, 1, dims, l);
 	assert_rejected(path, "/latency_us[1] is 4294967296, outside 0..4294967295");
 }
 END_TEST
@@ -785,7 +640,7 @@ START_TEST(rejects_labels_without_latency)
 	char path[PATH_LEN];
 
 	good_file(DS_COMPACT, 10, "c.h5", path);
-	h5_delete(path, "/latency_us");
+	test_h5_delete(path, "/latency_us");
 	assert_rejected(path, "/latency_us is missing");
 }
 END_TEST
@@ -795,7 +650,7 @@ START_TEST(rejects_latency_without_labels)
 	char path[PATH_LEN];
 
 	good_file(DS_COMPACT, 10, "c.h5", path);
-	h5_delete(path, "/labels");
+	test_h5_delete(path, "/labels");
 	assert_rejected(path, "/labels is missing");
 }
 END_TEST
@@ -807,7 +662,7 @@ START_TEST(rejects_missing_one_record)
 	char path[PATH_LEN];
 
 	good_file(DS_ONE, 3, "one.h5", path);
-	h5_delete(path, "/value/1");
+	test_h5_delete(path, "/value/1");
 	/* /value/0 and /value/2 only: two members, so records 0 and 1. */
 	assert_rejected(path, "group /value/1 is missing");
 }
@@ -818,7 +673,7 @@ START_TEST(rejects_one_record_without_its_input)
 	char path[PATH_LEN];
 
 	good_file(DS_ONE, 3, "one.h5", path);
-	h5_delete(path, "/value/2/0");
+	test_h5_delete(path, "/value/2/0");
 	assert_rejected(path, "/value/2/0 is missing");
 }
 END_TEST
@@ -830,7 +685,7 @@ START_TEST(rejects_one_record_of_another_shape)
 	char path[PATH_LEN];
 
 	good_file(DS_ONE, 5, "one.h5", path);
-	h5_replace(path, "/value/3/0", H5T_NATIVE_FLOAT, 2, dims, x);
+	test_h5_replace(path, "/value/3/0", H5T_NATIVE_FLOAT, 2, dims, x);
 	assert_rejected(path, "/value/3/0 has shape [1,9], expected [1,8]");
 }
 END_TEST
@@ -842,7 +697,7 @@ START_TEST(rejects_one_first_record_not_of_batch_1)
 	char path[PATH_LEN];
 
 	good_file(DS_ONE, 5, "one.h5", path);
-	h5_replace(path, "/value/0/0", H5T_NATIVE_FLOAT, 2, dims, x);
+	test_h5_replace(path, "/value/0/0", H5T_NATIVE_FLOAT, 2, dims, x);
 	assert_rejected(path, "/value/0/0 has shape [2,8], expected [1,n_features]");
 }
 END_TEST
@@ -854,7 +709,7 @@ START_TEST(rejects_one_first_record_of_rank_1)
 	char path[PATH_LEN];
 
 	good_file(DS_ONE, 5, "one.h5", path);
-	h5_replace(path, "/value/0/0", H5T_NATIVE_FLOAT, 1, dims, x);
+	test_h5_replace(path, "/value/0/0", H5T_NATIVE_FLOAT, 1, dims, x);
 	assert_rejected(path, "/value/0/0 has shape [8], expected 2 dimensions");
 }
 END_TEST
@@ -866,7 +721,7 @@ START_TEST(rejects_one_record_of_integer_type)
 	char path[PATH_LEN];
 
 	good_file(DS_ONE, 5, "one.h5", path);
-	h5_replace(path, "/value/4/0", H5T_NATIVE_INT16, 2, dims, x);
+	test_h5_replace(path, "/value/4/0", H5T_NATIVE_INT16, 2, dims, x);
 	assert_rejected(path, "/value/4/0 has type int16, expected float");
 }
 END_TEST
@@ -876,7 +731,7 @@ START_TEST(rejects_nan_in_one_record)
 	char path[PATH_LEN];
 
 	good_file(DS_ONE, 5, "one.h5", path);
-	h5_poke(path, "/value/3/0", 6, NAN);
+	test_h5_set_float(path, "/value/3/0", NULL, 6, NAN);
 	assert_rejected(path, "/value/3/0[0,6] is nan, expected a finite number");
 }
 END_TEST
@@ -887,7 +742,7 @@ START_TEST(rejects_empty_value_group)
 	hid_t f;
 
 	good_file(DS_ONE, 3, "one.h5", path);
-	f = open_rw(path);
+	f = test_h5_open_rw(path);
 	for (int k = 0; k < 3; k++) {
 		snprintf(name, sizeof(name), "/value/%d", k);
 		ck_assert_int_ge(H5Ldelete(f, name, H5P_DEFAULT), 0);
@@ -904,8 +759,8 @@ START_TEST(rejects_value_that_is_not_a_group)
 	char path[PATH_LEN];
 
 	good_file(DS_ONE, 2, "one.h5", path);
-	h5_delete(path, "/value");
-	h5_replace(path, "/value", H5T_NATIVE_FLOAT, 2, dims, x);
+	test_h5_delete(path, "/value");
+	test_h5_replace(path, "/value", H5T_NATIVE_FLOAT, 2, dims, x);
 	assert_rejected(path, "group /value");
 }
 END_TEST
@@ -918,7 +773,7 @@ dataset_suite(void)
 	TCase *nf = tcase_create("not_a_dataset");
 	TCase *bad = tcase_create("broken_dataset");
 
-	tcase_add_checked_fixture(rt, setup, teardown);
+	tcase_add_checked_fixture(rt, test_fixture_setup, test_fixture_teardown);
 	tcase_add_test(rt, compact_round_trip_keeps_every_bit);
 	tcase_add_test(rt, compact_round_trip_without_labels);
 	tcase_add_test(rt, one_round_trip_keeps_every_bit_in_record_order);
@@ -935,7 +790,7 @@ dataset_suite(void)
 	tcase_add_test(rt, write_reports_missing_directory);
 	suite_add_tcase(s, rt);
 
-	tcase_add_checked_fixture(nf, setup, teardown);
+	tcase_add_checked_fixture(nf, test_fixture_setup, test_fixture_teardown);
 	tcase_add_test(nf, rejects_nonexistent_file);
 	tcase_add_test(nf, rejects_empty_file);
 	tcase_add_test(nf, rejects_garbage_bytes);
@@ -943,7 +798,7 @@ dataset_suite(void)
 	tcase_add_test(nf, rejects_file_with_neither_layout);
 	suite_add_tcase(s, nf);
 
-	tcase_add_checked_fixture(bad, setup, teardown);
+	tcase_add_checked_fixture(bad, test_fixture_setup, test_fixture_teardown);
 	tcase_add_test(bad, rejects_features_of_wrong_rank);
 	tcase_add_test(bad, rejects_integer_features);
 	tcase_add_test(bad, rejects_features_without_records);

@@ -2,7 +2,6 @@
  * (written good by mf_save, then broken with the raw HDF5 API) is refused
  * with one line naming the file and the object at fault. */
 #include <check.h>
-#include <dirent.h>
 #include <math.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -11,6 +10,8 @@
 
 #include <hdf5.h>
 
+#include "file_helpers.h"
+#include "h5_helpers.h"
 #include "helpers.h"
 #include "model_file.h"
 #include "quant.h"
@@ -21,18 +22,6 @@
 /* FlashNet's shape: layer 0 outputs 128, layer 1 reads 128 and outputs 16. */
 static const uint32_t widths[4] = {8, 128, 16, 1};
 enum { N_LAYERS = 3 };
-
-static void
-setup(void)
-{
-	test_tmpdir_create();
-}
-
-static void
-teardown(void)
-{
-	test_tmpdir_remove();
-}
 
 static struct model *
 float_model(uint64_t seed)
@@ -90,15 +79,6 @@ load_ok(const char *path)
 	return m;
 }
 
-/* HDF5 objects open in the process: files, groups, datasets, attributes
- * and named types. (Public HDF5 cannot count dataspaces.) */
-static ssize_t
-h5_open_objects(void)
-{
-	H5open();
-	return H5Fget_obj_count(H5F_OBJ_ALL, H5F_OBJ_ALL);
-}
-
 /* mf_load refuses path with one line that starts with the file name and
  * holds every fragment given, and leaves no HDF5 identifier open. */
 #define assert_rejected(path, ...) \
@@ -108,7 +88,7 @@ static void
 assert_rejected_(const char *path, const char *const *parts)
 {
 	char err[512] = "untouched";
-	ssize_t ids = h5_open_objects();
+	ssize_t ids = test_h5_open_objects();
 	struct model *m = mf_load(path, err, sizeof(err));
 
 	ck_assert_ptr_null(m);
@@ -118,156 +98,18 @@ assert_rejected_(const char *path, const char *const *parts)
 		ck_assert_msg(strstr(err, *parts) != NULL, "\"%s\" not in: %s",
 			      *parts, err);
 	ck_assert_msg(strchr(err, '\n') == NULL, "not one line: %s", err);
-	ck_assert_int_eq(h5_open_objects(), ids);
+	ck_assert_int_eq(test_h5_open_objects(), ids);
 }
 
 /* ---- breaking files with the raw HDF5 API ---- */
 
-static hid_t
-open_rw(const char *path)
-{
-	hid_t f = H5Fopen(path, H5F_ACC_RDWR, H5P_DEFAULT);
-
-	ck_assert_int_ge(f, 0);
-	return f;
-}
-
+/* test_h5_replace of a dataset that must be there already. */
 static void
-h5_delete(const char *path, const char *obj)
+replace_dataset(const char *path, const char *obj, hid_t type, int rank,
+		const hsize_t *dims, const void *data)
 {
-	hid_t f = open_rw(path);
-
-	ck_assert_int_ge(H5Ldelete(f, obj, H5P_DEFAULT), 0);
-	H5Fclose(f);
-}
-
-static void
-h5_move(const char *path, const char *from, const char *to)
-{
-	hid_t f = open_rw(path);
-
-	ck_assert_int_ge(H5Lmove(f, from, f, to, H5P_DEFAULT, H5P_DEFAULT), 0);
-	H5Fclose(f);
-}
-
-static void
-h5_delete_attr(const char *path, const char *obj, const char *attr)
-{
-	hid_t f = open_rw(path);
-
-	ck_assert_int_ge(H5Adelete_by_name(f, obj, attr, H5P_DEFAULT), 0);
-	H5Fclose(f);
-}
-
-/* Replaces dataset obj with one of type (a native type, stored as such)
- * and the given shape, holding data. */
-static void
-h5_replace_dataset(const char *path, const char *obj, hid_t type, int rank,
-		   const hsize_t *dims, const void *data)
-{
-	hid_t f = open_rw(path);
-	hid_t s = H5Screate_simple(rank, dims, NULL);
-	hid_t d;
-
-	ck_assert_int_ge(H5Ldelete(f, obj, H5P_DEFAULT), 0);
-	d = H5Dcreate2(f, obj, type, s, H5P_DEFAULT, H5P_DEFAULT, H5P_DEFAULT);
-	ck_assert_int_ge(d, 0);
-	ck_assert_int_ge(H5Dwrite(d, type, H5S_ALL, H5S_ALL, H5P_DEFAULT, data), 0);
-	H5Dclose(d);
-	H5Sclose(s);
-	H5Fclose(f);
-}
-
-/* Sets element k of a dataset (attr NULL) or of attribute attr of obj,
- * converting *value from memtype to the stored type. */
-static void
-h5_poke(const char *path, const char *obj, const char *attr, size_t k,
-	hid_t memtype, const void *value)
-{
-	hid_t f = open_rw(path);
-	/* Through the object: H5Awrite on an attribute opened by path
-	 * fails in HDF5 1.10 ("can't locate open attribute"). */
-	hid_t o = H5Oopen(f, obj, H5P_DEFAULT);
-	hid_t id = attr ? H5Aopen(o, attr, H5P_DEFAULT) : H5Dopen2(f, obj, H5P_DEFAULT);
-	hid_t s = attr ? H5Aget_space(id) : H5Dget_space(id);
-	hssize_t n = H5Sget_simple_extent_npoints(s);
-	char *buf = malloc((size_t)n * 8);
-
-	ck_assert_uint_lt(k, (size_t)n);
-	ck_assert_uint_eq(H5Tget_size(memtype), 8);
-	if (attr) {
-		ck_assert_int_ge(H5Aread(id, memtype, buf), 0);
-		memcpy(buf + k * 8, value, 8);
-		ck_assert_int_ge(H5Awrite(id, memtype, buf), 0);
-		H5Aclose(id);
-	} else {
-		ck_assert_int_ge(H5Dread(id, memtype, H5S_ALL, H5S_ALL, H5P_DEFAULT, buf), 0);
-		memcpy(buf + k * 8, value, 8);
-		ck_assert_int_ge(H5Dwrite(id, memtype, H5S_ALL, H5S_ALL, H5P_DEFAULT, buf), 0);
-		H5Dclose(id);
-	}
-	free(buf);
-	H5Sclose(s);
-	H5Oclose(o);
-	H5Fclose(f);
-}
-
-static void
-h5_set_float(const char *path, const char *obj, const char *attr, size_t k,
-	     double v)
-{
-	h5_poke(path, obj, attr, k, H5T_NATIVE_DOUBLE, &v);
-}
-
-static void
-h5_set_int(const char *path, const char *obj, const char *attr, size_t k,
-	   long long v)
-{
-	h5_poke(path, obj, attr, k, H5T_NATIVE_LLONG, &v);
-}
-
-/* Replaces attribute attr of obj by n strings (rank 0 when n is 0), fixed
- * length or, as h5py writes them, variable-length UTF-8. */
-static void
-h5_set_attr_strings(const char *path, const char *obj, const char *attr,
-		    const char *const *s, hsize_t n, int vlen)
-{
-	hid_t f = open_rw(path);
-	hid_t t = H5Tcopy(H5T_C_S1);
-	hid_t sp = n ? H5Screate_simple(1, &n, NULL) : H5Screate(H5S_SCALAR);
-	size_t count = n ? n : 1, size = 1;
-	char *fixed = NULL;
-	hid_t a;
-
-	if (H5Aexists_by_name(f, obj, attr, H5P_DEFAULT) > 0)
-		ck_assert_int_ge(H5Adelete_by_name(f, obj, attr, H5P_DEFAULT), 0);
-	if (vlen) {
-		H5Tset_size(t, H5T_VARIABLE);
-		H5Tset_cset(t, H5T_CSET_UTF8);
-	} else {
-		for (size_t k = 0; k < count; k++)
-			size = strlen(s[k]) + 1 > size ? strlen(s[k]) + 1 : size;
-		H5Tset_size(t, size);
-		fixed = calloc(count, size);
-		for (size_t k = 0; k < count; k++)
-			memcpy(fixed + k * size, s[k], strlen(s[k]));
-	}
-	a = H5Acreate_by_name(f, obj, attr, t, sp, H5P_DEFAULT, H5P_DEFAULT,
-			      H5P_DEFAULT);
-	ck_assert_int_ge(a, 0);
-	ck_assert_int_ge(H5Awrite(a, t, vlen ? (const void *)s : fixed), 0);
-	H5Aclose(a);
-	free(fixed);
-	H5Sclose(sp);
-	H5Tclose(t);
-	H5Fclose(f);
-}
-
-static void
-h5_set_attr_string(const char *path, const char *obj, const char *attr,
-		   const char *s)
-{
-	h5_set_attr_strings(path, obj, attr, &s, 0, 0);
+	test_h5_delete(path, obj);
+	test_h5_replace(path, obj, type, rank, dims, data);
 }
 
 /* ---- round trips ---- */
@@ -556,10 +398,10 @@ START_TEST(reads_variable_length_strings)
 	struct model *r;
 
 	good_file(MODEL_INT8, "q.h5", path);
-	h5_set_attr_strings(path, "/", "format", fmt, 0, 1);
-	h5_set_attr_strings(path, "/", "kind", kind, 0, 1);
-	h5_set_attr_strings(path, "/layers/1", "activation", act, 0, 1);
-	h5_set_attr_strings(path, "/", "feature_names", names, 8, 1);
+	test_h5_set_attr_strings(path, "/", "format", fmt, 0, 1);
+	test_h5_set_attr_strings(path, "/", "kind", kind, 0, 1);
+	test_h5_set_attr_strings(path, "/layers/1", "activation", act, 0, 1);
+	test_h5_set_attr_strings(path, "/", "feature_names", names, 8, 1);
 	r = load_ok(path);
 	for (int j = 0; j < 8; j++)
 		ck_assert_str_eq(r->feature_names[j], names[j]);
@@ -575,26 +417,12 @@ START_TEST(load_leaves_no_hdf5_object_open)
 	struct model *r;
 
 	good_file(MODEL_INT8, "q.h5", path);
-	before = h5_open_objects();
+	before = test_h5_open_objects();
 	r = load_ok(path);
-	ck_assert_int_eq(h5_open_objects(), before);
+	ck_assert_int_eq(test_h5_open_objects(), before);
 	model_free(r);
 }
 END_TEST
-
-static int
-count_entries(const char *dir)
-{
-	DIR *d = opendir(dir);
-	struct dirent *e;
-	int n = 0;
-
-	ck_assert_ptr_nonnull(d);
-	while ((e = readdir(d)) != NULL)
-		n += strcmp(e->d_name, ".") != 0 && strcmp(e->d_name, "..") != 0;
-	closedir(d);
-	return n;
-}
 
 START_TEST(save_replaces_file_and_leaves_no_temporary)
 {
@@ -607,7 +435,7 @@ START_TEST(save_replaces_file_and_leaves_no_temporary)
 	r = load_ok(path);
 	ck_assert_int_eq(r->kind, MODEL_INT8);
 	dir = test_tmp_path("");
-	ck_assert_int_eq(count_entries(dir), 1);
+	ck_assert_int_eq(test_count_entries(dir), 1);
 	model_free(r);
 	model_free(q);
 	model_free(f);
@@ -630,16 +458,6 @@ END_TEST
 
 /* ---- files that are not models at all ---- */
 
-static void
-write_bytes(const char *path, const void *data, size_t len)
-{
-	FILE *f = fopen(path, "wb");
-
-	ck_assert_ptr_nonnull(f);
-	ck_assert_uint_eq(fwrite(data, 1, len, f), len);
-	fclose(f);
-}
-
 START_TEST(rejects_nonexistent_path)
 {
 	char path[PATH_LEN];
@@ -651,24 +469,18 @@ END_TEST
 
 START_TEST(rejects_empty_file)
 {
-	char path[PATH_LEN];
-
-	snprintf(path, sizeof(path), "%s", test_tmp_path("empty.h5"));
-	write_bytes(path, "", 0);
-	assert_rejected(path, "not an HDF5 file");
+	assert_rejected(test_write_file("empty.h5", "", 0), "not an HDF5 file");
 }
 END_TEST
 
 START_TEST(rejects_garbage_bytes)
 {
-	char path[PATH_LEN], junk[4096];
+	char junk[4096];
 	uint64_t st = 5;
 
 	for (size_t k = 0; k < sizeof(junk); k++)
 		junk[k] = (char)test_rand_u64(&st);
-	snprintf(path, sizeof(path), "%s", test_tmp_path("junk.h5"));
-	write_bytes(path, junk, sizeof(junk));
-	assert_rejected(path, "not an HDF5 file");
+	assert_rejected(test_write_file("junk.h5", junk, sizeof(junk)), "not an HDF5 file");
 }
 END_TEST
 
@@ -685,22 +497,14 @@ END_TEST
 /* The first half of a good file: the superblock is there, the data not. */
 START_TEST(rejects_truncated_file)
 {
-	char good[PATH_LEN], path[PATH_LEN];
-	FILE *f;
-	char *buf;
-	long len;
+	char good[PATH_LEN];
+	const char *path;
+	size_t len;
+	void *buf;
 
 	good_file(MODEL_FLOAT32, "good.h5", good);
-	f = fopen(good, "rb");
-	ck_assert_ptr_nonnull(f);
-	fseek(f, 0, SEEK_END);
-	len = ftell(f);
-	rewind(f);
-	buf = malloc((size_t)len);
-	ck_assert_uint_eq(fread(buf, 1, (size_t)len, f), (size_t)len);
-	fclose(f);
-	snprintf(path, sizeof(path), "%s", test_tmp_path("cut.h5"));
-	write_bytes(path, buf, (size_t)len / 2);
+	buf = test_read_file(good, &len);
+	path = test_write_file("cut.h5", buf, len / 2);
 	free(buf);
 	assert_rejected(path, "truncated");
 }
@@ -713,7 +517,7 @@ START_TEST(rejects_wrong_format_string)
 	char path[PATH_LEN];
 
 	good_file(MODEL_FLOAT32, "m.h5", path);
-	h5_set_attr_string(path, "/", "format", "other");
+	test_h5_set_attr_string(path, "/", "format", "other");
 	assert_rejected(path, "attribute /format ", "\"other\"", "\"iolat-model\"");
 }
 END_TEST
@@ -723,7 +527,7 @@ START_TEST(rejects_wrong_format_version)
 	char path[PATH_LEN];
 
 	good_file(MODEL_FLOAT32, "m.h5", path);
-	h5_set_int(path, "/", "format_version", 0, 2);
+	test_h5_set_int(path, "/", "format_version", 0, 2);
 	assert_rejected(path, "attribute /format_version", "is 2, expected 1");
 }
 END_TEST
@@ -733,7 +537,7 @@ START_TEST(rejects_format_version_stored_as_string)
 	char path[PATH_LEN];
 
 	good_file(MODEL_FLOAT32, "m.h5", path);
-	h5_set_attr_string(path, "/", "format_version", "1");
+	test_h5_set_attr_string(path, "/", "format_version", "1");
 	assert_rejected(path, "attribute /format_version",
 			"type string, expected integer");
 }
@@ -744,7 +548,7 @@ START_TEST(rejects_unknown_kind)
 	char path[PATH_LEN];
 
 	good_file(MODEL_FLOAT32, "m.h5", path);
-	h5_set_attr_string(path, "/", "kind", "float16");
+	test_h5_set_attr_string(path, "/", "kind", "float16");
 	assert_rejected(path, "attribute /kind", "\"float16\"");
 }
 END_TEST
@@ -754,7 +558,7 @@ START_TEST(rejects_too_many_features)
 	char path[PATH_LEN];
 
 	good_file(MODEL_FLOAT32, "m.h5", path);
-	h5_set_int(path, "/", "n_features", 0, QM_MAX_FEATURES + 1);
+	test_h5_set_int(path, "/", "n_features", 0, QM_MAX_FEATURES + 1);
 	assert_rejected(path, "attribute /n_features", "65", "1..64");
 }
 END_TEST
@@ -764,7 +568,7 @@ START_TEST(rejects_zero_features)
 	char path[PATH_LEN];
 
 	good_file(MODEL_FLOAT32, "m.h5", path);
-	h5_set_int(path, "/", "n_features", 0, 0);
+	test_h5_set_int(path, "/", "n_features", 0, 0);
 	assert_rejected(path, "attribute /n_features", "is 0");
 }
 END_TEST
@@ -775,7 +579,7 @@ START_TEST(rejects_n_features_not_matching_layer_0)
 	char path[PATH_LEN];
 
 	good_file(MODEL_FLOAT32, "m.h5", path);
-	h5_set_int(path, "/", "n_features", 0, 7);
+	test_h5_set_int(path, "/", "n_features", 0, 7);
 	assert_rejected(path, "/layers/0/weights has shape [128,8], expected [128,7]");
 }
 END_TEST
@@ -786,7 +590,7 @@ START_TEST(rejects_feature_names_of_wrong_length)
 	char path[PATH_LEN];
 
 	good_file(MODEL_FLOAT32, "m.h5", path);
-	h5_set_attr_strings(path, "/", "feature_names", names, 7, 0);
+	test_h5_set_attr_strings(path, "/", "feature_names", names, 7, 0);
 	assert_rejected(path, "attribute /feature_names", "[7]", "[8]");
 }
 END_TEST
@@ -843,7 +647,7 @@ START_TEST(rejects_missing_attribute)
 	char path[PATH_LEN];
 
 	good_file(t->kind, "m.h5", path);
-	h5_delete_attr(path, t->obj, t->attr);
+	test_h5_delete_attr(path, t->obj, t->attr);
 	assert_rejected(path, t->name, "missing");
 }
 END_TEST
@@ -854,7 +658,7 @@ START_TEST(rejects_missing_group_or_dataset)
 	char path[PATH_LEN];
 
 	good_file(t->kind, "m.h5", path);
-	h5_delete(path, t->obj);
+	test_h5_delete(path, t->obj);
 	assert_rejected(path, t->name, "missing");
 }
 END_TEST
@@ -868,9 +672,9 @@ START_TEST(rejects_dataset_where_group_expected)
 	char path[PATH_LEN];
 
 	good_file(MODEL_FLOAT32, "m.h5", path);
-	h5_delete(path, "/layers/1");
-	h5_replace_dataset(path, "/layers/0/bias", H5T_NATIVE_FLOAT, 1, dims, x);
-	h5_move(path, "/layers/0/bias", "/layers/1");
+	test_h5_delete(path, "/layers/1");
+	replace_dataset(path, "/layers/0/bias", H5T_NATIVE_FLOAT, 1, dims, x);
+	test_h5_move(path, "/layers/0/bias", "/layers/1");
 	assert_rejected(path, "group /layers/1");
 }
 END_TEST
@@ -882,7 +686,7 @@ START_TEST(rejects_layer_widths_that_do_not_chain)
 	char path[PATH_LEN];
 
 	good_file(MODEL_FLOAT32, "m.h5", path);
-	h5_replace_dataset(path, "/layers/1/weights", H5T_NATIVE_FLOAT, 2, dims, w);
+	replace_dataset(path, "/layers/1/weights", H5T_NATIVE_FLOAT, 2, dims, w);
 	assert_rejected(path, "/layers/1/weights has shape [16,64], expected [16,128]");
 }
 END_TEST
@@ -894,7 +698,7 @@ START_TEST(rejects_bias_with_wrong_shape)
 	char path[PATH_LEN];
 
 	good_file(MODEL_FLOAT32, "m.h5", path);
-	h5_replace_dataset(path, "/layers/1/bias", H5T_NATIVE_FLOAT, 1, dims, b);
+	replace_dataset(path, "/layers/1/bias", H5T_NATIVE_FLOAT, 1, dims, b);
 	assert_rejected(path, "/layers/1/bias has shape [15], expected [16]");
 }
 END_TEST
@@ -906,7 +710,7 @@ START_TEST(rejects_weights_with_wrong_rank)
 	char path[PATH_LEN];
 
 	good_file(MODEL_FLOAT32, "m.h5", path);
-	h5_replace_dataset(path, "/layers/0/weights", H5T_NATIVE_FLOAT, 1, dims, w);
+	replace_dataset(path, "/layers/0/weights", H5T_NATIVE_FLOAT, 1, dims, w);
 	assert_rejected(path, "/layers/0/weights has shape [1024]");
 }
 END_TEST
@@ -919,7 +723,7 @@ START_TEST(rejects_last_layer_with_two_outputs)
 	char path[PATH_LEN];
 
 	good_file(MODEL_FLOAT32, "m.h5", path);
-	h5_replace_dataset(path, "/layers/2/weights", H5T_NATIVE_FLOAT, 2, dims, w);
+	replace_dataset(path, "/layers/2/weights", H5T_NATIVE_FLOAT, 2, dims, w);
 	assert_rejected(path, "/layers/2/weights has shape [2,16], expected [1,16]");
 }
 END_TEST
@@ -931,7 +735,7 @@ START_TEST(rejects_layer_wider_than_max)
 	char path[PATH_LEN];
 
 	good_file(MODEL_FLOAT32, "m.h5", path);
-	h5_replace_dataset(path, "/layers/0/weights", H5T_NATIVE_FLOAT, 2, dims, w);
+	replace_dataset(path, "/layers/0/weights", H5T_NATIVE_FLOAT, 2, dims, w);
 	assert_rejected(path, "/layers/0/weights has shape [1025,8]", "1..1024");
 }
 END_TEST
@@ -943,7 +747,7 @@ START_TEST(rejects_too_many_layers)
 	hid_t f;
 
 	good_file(MODEL_FLOAT32, "m.h5", path);
-	f = open_rw(path);
+	f = test_h5_open_rw(path);
 	for (int i = 3; i <= QM_MAX_LAYERS; i++) {
 		snprintf(name, sizeof(name), "/layers/%d", i);
 		ck_assert_int_ge(H5Ocopy(f, "/layers/2", f, name, H5P_DEFAULT,
@@ -961,7 +765,7 @@ START_TEST(rejects_float_weights_in_int8_model)
 	char path[PATH_LEN];
 
 	good_file(MODEL_INT8, "q.h5", path);
-	h5_replace_dataset(path, "/layers/0/weights", H5T_NATIVE_FLOAT, 2, dims, w);
+	replace_dataset(path, "/layers/0/weights", H5T_NATIVE_FLOAT, 2, dims, w);
 	assert_rejected(path, "/layers/0/weights has type float32, expected int8");
 }
 END_TEST
@@ -974,7 +778,7 @@ START_TEST(rejects_int16_weights_in_int8_model)
 	char path[PATH_LEN];
 
 	good_file(MODEL_INT8, "q.h5", path);
-	h5_replace_dataset(path, "/layers/1/weights", H5T_NATIVE_INT16, 2, dims, w);
+	replace_dataset(path, "/layers/1/weights", H5T_NATIVE_INT16, 2, dims, w);
 	assert_rejected(path, "/layers/1/weights has type int16, expected int8");
 }
 END_TEST
@@ -986,7 +790,7 @@ START_TEST(rejects_float_shift_in_int8_model)
 	char path[PATH_LEN];
 
 	good_file(MODEL_INT8, "q.h5", path);
-	h5_replace_dataset(path, "/layers/1/shift", H5T_NATIVE_FLOAT, 1, dims, s);
+	replace_dataset(path, "/layers/1/shift", H5T_NATIVE_FLOAT, 1, dims, s);
 	assert_rejected(path, "/layers/1/shift has type float32, expected integer");
 }
 END_TEST
@@ -1044,7 +848,7 @@ START_TEST(rejects_non_finite_or_non_positive_float)
 	char path[PATH_LEN];
 
 	good_file(t->kind, "m.h5", path);
-	h5_set_float(path, t->obj, t->attr, t->k, t->f);
+	test_h5_set_float(path, t->obj, t->attr, t->k, t->f);
 	assert_rejected(path, t->name);
 }
 END_TEST
@@ -1055,7 +859,7 @@ START_TEST(rejects_integer_out_of_range)
 	char path[PATH_LEN], value[32];
 
 	good_file(t->kind, "m.h5", path);
-	h5_set_int(path, t->obj, t->attr, t->k, t->v);
+	test_h5_set_int(path, t->obj, t->attr, t->k, t->v);
 	snprintf(value, sizeof(value), "is %lld", t->v);
 	assert_rejected(path, t->name, value);
 }
@@ -1070,7 +874,7 @@ START_TEST(rejects_input_zero_point_not_matching_previous_layer)
 
 	save_as(m, "q.h5", path);
 	model_free(m);
-	h5_set_int(path, "/layers/1", "input_zero_point", 0, zp == 127 ? 126 : zp + 1);
+	test_h5_set_int(path, "/layers/1", "input_zero_point", 0, zp == 127 ? 126 : zp + 1);
 	assert_rejected(path, "attribute /layers/1/input_zero_point");
 }
 END_TEST
@@ -1080,7 +884,7 @@ START_TEST(rejects_relu_on_last_layer)
 	char path[PATH_LEN];
 
 	good_file(MODEL_FLOAT32, "m.h5", path);
-	h5_set_attr_string(path, "/layers/2", "activation", "relu");
+	test_h5_set_attr_string(path, "/layers/2", "activation", "relu");
 	assert_rejected(path, "attribute /layers/2/activation", "\"relu\"", "\"none\"");
 }
 END_TEST
@@ -1090,7 +894,7 @@ START_TEST(rejects_unknown_activation)
 	char path[PATH_LEN];
 
 	good_file(MODEL_INT8, "q.h5", path);
-	h5_set_attr_string(path, "/layers/0", "activation", "tanh");
+	test_h5_set_attr_string(path, "/layers/0", "activation", "tanh");
 	assert_rejected(path, "attribute /layers/0/activation", "\"tanh\"");
 }
 END_TEST
@@ -1102,7 +906,7 @@ START_TEST(rejects_overlong_created_by)
 	memset(text, 'x', sizeof(text) - 1);
 	text[sizeof(text) - 1] = '\0';
 	good_file(MODEL_FLOAT32, "m.h5", path);
-	h5_set_attr_string(path, "/", "created_by", text);
+	test_h5_set_attr_string(path, "/", "created_by", text);
 	assert_rejected(path, "attribute /created_by", "265 bytes");
 }
 END_TEST
@@ -1115,7 +919,7 @@ model_file_suite(void)
 	TCase *nf = tcase_create("not_a_model");
 	TCase *bad = tcase_create("broken_model");
 
-	tcase_add_checked_fixture(rt, setup, teardown);
+	tcase_add_checked_fixture(rt, test_fixture_setup, test_fixture_teardown);
 	tcase_add_test(rt, float_round_trip_keeps_every_bit);
 	tcase_add_test(rt, float_round_trip_keeps_linear_hidden_layer);
 	tcase_add_test(rt, float_round_trip_predicts_identically);
@@ -1129,7 +933,7 @@ model_file_suite(void)
 	tcase_add_test(rt, save_reports_missing_directory);
 	suite_add_tcase(s, rt);
 
-	tcase_add_checked_fixture(nf, setup, teardown);
+	tcase_add_checked_fixture(nf, test_fixture_setup, test_fixture_teardown);
 	tcase_add_test(nf, rejects_nonexistent_path);
 	tcase_add_test(nf, rejects_empty_file);
 	tcase_add_test(nf, rejects_garbage_bytes);
@@ -1137,7 +941,7 @@ model_file_suite(void)
 	tcase_add_test(nf, rejects_truncated_file);
 	suite_add_tcase(s, nf);
 
-	tcase_add_checked_fixture(bad, setup, teardown);
+	tcase_add_checked_fixture(bad, test_fixture_setup, test_fixture_teardown);
 	tcase_add_test(bad, rejects_wrong_format_string);
 	tcase_add_test(bad, rejects_wrong_format_version);
 	tcase_add_test(bad, rejects_format_version_stored_as_string);

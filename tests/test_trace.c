@@ -6,43 +6,18 @@
 #include <stdlib.h>
 #include <string.h>
 
+#include "file_helpers.h"
 #include "helpers.h"
 #include "suites.h"
 #include "trace.h"
 
 #define PATH_LEN 4200
 
-static void
-setup(void)
-{
-	test_tmpdir_create();
-}
-
-static void
-teardown(void)
-{
-	test_tmpdir_remove();
-}
-
-/* Writes text (len bytes) to name in the test directory; returns its path. */
-static const char *
-write_trace_n(const char *name, const char *text, size_t len)
-{
-	static char path[PATH_LEN];
-	FILE *f;
-
-	snprintf(path, sizeof(path), "%s", test_tmp_path(name));
-	f = fopen(path, "wb");
-	ck_assert_ptr_nonnull(f);
-	ck_assert_uint_eq(fwrite(text, 1, len, f), len);
-	fclose(f);
-	return path;
-}
-
+/* Writes text to t.trace in the test directory; returns its path. */
 static const char *
 write_trace(const char *text)
 {
-	return write_trace_n("t.trace", text, strlen(text));
+	return test_write_file("t.trace", text, strlen(text));
 }
 
 static void
@@ -205,7 +180,7 @@ START_TEST(reads_many_lines_in_order)
 	for (int i = 0; i < N; i++)
 		p += sprintf(p, "%d.5,%d,%d,%d,%d,1.0,4096\n", i, i * 3, i % 3 == 0,
 			     i % 4096, i);
-	path = write_trace_n("big.trace", text, (size_t)(p - text));
+	path = test_write_file("big.trace", text, (size_t)(p - text));
 	free(text);
 	read_ok(path, &t);
 	ck_assert_uint_eq(t.n, N);
@@ -280,7 +255,7 @@ START_TEST(rejects_malformed_line_naming_it)
 
 	if (strcmp(b->what, "NUL") == 0)
 		len += 1 + strlen(b->text + len + 1);
-	path = write_trace_n("t.trace", b->text, len);
+	path = test_write_file("t.trace", b->text, len);
 	assert_rejected(path, b->line, b->what);
 }
 END_TEST
@@ -378,7 +353,7 @@ trace_suite(void)
 	TCase *bad = tcase_create("malformed");
 	TCase *data = tcase_create("shared_data");
 
-	tcase_add_checked_fixture(good, setup, teardown);
+	tcase_add_checked_fixture(good, test_fixture_setup, test_fixture_teardown);
 	tcase_add_test(good, parses_every_field_of_a_replayed_trace);
 	tcase_add_test(good, parses_every_field_of_a_raw_trace);
 	tcase_add_test(good, accepts_crlf_line_ends);
@@ -388,7 +363,7 @@ trace_suite(void)
 	tcase_add_test(good, reads_many_lines_in_order);
 	suite_add_tcase(s, good);
 
-	tcase_add_checked_fixture(bad, setup, teardown);
+	tcase_add_checked_fixture(bad, test_fixture_setup, test_fixture_teardown);
 	tcase_add_loop_test(bad, rejects_malformed_line_naming_it, 0,
 			    sizeof(bad_lines) / sizeof(bad_lines[0]));
 	tcase_add_test(bad, quotes_the_offending_field);
