@@ -8,6 +8,7 @@
 #include <string.h>
 #include <unistd.h>
 
+#include "calib.h"
 #include "cli.h"
 #include "commands.h"
 #include "config.h"
@@ -31,6 +32,9 @@ static const char train_usage[] =
 	"  --calibration-records N   records in the calibration set (default 2000)\n"
 	"  --quant-noise on|off      train with noise of one int8 input step, so\n"
 	"                            that the int8 model decides alike (default on)\n"
+	"  --qat-epochs N            then fine-tune N epochs with fake quantization\n"
+	"                            and a float/int8 consistency loss (default 0)\n"
+	"  --qat-weight W            weight of that consistency loss (default 1)\n"
 	"  --out FLOAT.h5            the float model\n"
 	"  --calibration-out REP.h5  a calibration set from the training reads,\n"
 	"                            Samsung ONE's layout\n"
@@ -45,6 +49,8 @@ struct train_args {
 	double train_fraction;
 	double class_weight; /* < 0: auto */
 	int quant_noise;
+	uint32_t qat_epochs;
+	double qat_weight;
 	uint32_t calibration_records;
 	const char *out, *calibration_out, *test_out;
 };
@@ -81,7 +87,7 @@ static int
 parse_args(int argc, char **argv, struct train_args *a)
 {
 	enum { O_HIDDEN = 256, O_EPOCHS, O_SEED, O_FRACTION, O_WEIGHT, O_RECORDS,
-	       O_OUT, O_CALIB_OUT, O_TEST_OUT, O_NOISE };
+	       O_OUT, O_CALIB_OUT, O_TEST_OUT, O_NOISE, O_QAT_EPOCHS, O_QAT_WEIGHT };
 	static const struct option options[] = {
 		{"hidden", required_argument, NULL, O_HIDDEN},
 		{"epochs", required_argument, NULL, O_EPOCHS},
@@ -90,6 +96,8 @@ parse_args(int argc, char **argv, struct train_args *a)
 		{"class-weight", required_argument, NULL, O_WEIGHT},
 		{"calibration-records", required_argument, NULL, O_RECORDS},
 		{"quant-noise", required_argument, NULL, O_NOISE},
+		{"qat-epochs", required_argument, NULL, O_QAT_EPOCHS},
+		{"qat-weight", required_argument, NULL, O_QAT_WEIGHT},
 		{"out", required_argument, NULL, O_OUT},
 		{"calibration-out", required_argument, NULL, O_CALIB_OUT},
 		{"test-out", required_argument, NULL, O_TEST_OUT},
@@ -105,6 +113,7 @@ parse_args(int argc, char **argv, struct train_args *a)
 	a->class_weight = -1.0;
 	a->calibration_records = 2000;
 	a->quant_noise = 1;
+	a->qat_weight = 1.0;
 	parse_hidden("128,16", a);
 	while (rc == 0 && (opt = getopt_long(argc, argv, "vh", options, NULL)) != -1) {
 		switch (opt) {
@@ -141,6 +150,12 @@ parse_args(int argc, char **argv, struct train_args *a)
 				fprintf(stderr, "iolatd train: --quant-noise: 'on' or 'off'\n");
 				rc = -1;
 			}
+			break;
+		case O_QAT_EPOCHS:
+			rc = cli_u32("train", "--qat-epochs", optarg, 0, 100000, &a->qat_epochs);
+			break;
+		case O_QAT_WEIGHT:
+			rc = cli_double("train", "--qat-weight", optarg, 0.0, 1e6, &a->qat_weight);
 			break;
 		case O_OUT:
 			a->out = optarg;
@@ -242,18 +257,15 @@ progress(void *ctx, uint32_t epoch, double train_loss, double val_loss)
 			   a->opt.epochs, train_loss, val_loss);
 }
 
-/* A seeded sample of the training reads, Samsung ONE's layout. */
+/* A seeded sample of the training reads: the calibration set. */
 static int
-write_calibration(const struct train_args *a, const struct ds *train)
+sample_calibration(const struct train_args *a, const struct ds *train, struct ds *rep)
 {
 	size_t n = train->n < a->calibration_records ? train->n : a->calibration_records;
 	uint64_t state = a->opt.seed ^ 0x5ca1ab1eULL;
 	size_t *idx = malloc(train->n * sizeof(*idx));
-	struct ds rep;
-	char err[512];
-	int rc;
 
-	if (idx == NULL || ds_alloc(&rep, n, train->n_features, 0) != 0) {
+	if (idx == NULL || ds_alloc(rep, n, train->n_features, 0) != 0) {
 		free(idx);
 		fprintf(stderr, "iolatd train: out of memory\n");
 		return -1;
@@ -268,21 +280,54 @@ write_calibration(const struct train_args *a, const struct ds *train)
 		size_t k = i + z % (train->n - i), t = idx[i];
 		idx[i] = idx[k];
 		idx[k] = t;
-		memcpy(rep.features + i * rep.n_features,
+		memcpy(rep->features + i * rep->n_features,
 		       train->features + idx[i] * train->n_features,
 		       train->n_features * sizeof(float));
 	}
-	rc = ds_write(a->calibration_out, &rep, DS_ONE, err, sizeof(err));
-	if (rc != 0)
-		fprintf(stderr, "iolatd train: %s\n", err);
-	ds_free(&rep);
 	free(idx);
-	return rc;
+	return 0;
+}
+
+/* Quantization-aware fine-tuning: the ranges the int8 model will have
+ * (minmax over the calibration set, as calibrate finds them), then a few epochs at a tenth of the
+ * learning rate with the consistency loss of fm_train_options. */
+static int
+finetune_qat(struct train_args *a, struct model *m, const struct ds *train,
+	     const struct ds *val, const struct ds *rep)
+{
+	struct calib_recording rec;
+	struct calib_options co;
+	struct quant_ranges r;
+	struct fm_train_options o = a->opt;
+	char err[512];
+
+	calib_defaults(&co);
+	co.mode = CALIB_MINMAX;
+	if (calib_record(m, rep, &rec, err, sizeof(err)) != 0 ||
+	    calib_reduce(&rec, &co, &r, err, sizeof(err)) != 0) {
+		fprintf(stderr, "iolatd train: quantization-aware fine-tuning: %s\n", err);
+		calib_recording_free(&rec);
+		return -1;
+	}
+	calib_recording_free(&rec);
+	o.finetune = 1;
+	o.epochs = a->qat_epochs;
+	o.patience = a->qat_epochs; /* the consistency loss is not in val loss */
+	o.learning_rate = a->opt.learning_rate / 10.0f;
+	o.qat_ranges = &r;
+	o.qat_weight = (float)a->qat_weight;
+	o.input_noise = NULL;
+	if (fm_train(&m->fm, train->features, train->labels, train->n, val->features,
+		     val->labels, val->n, &o) != 0) {
+		fprintf(stderr, "iolatd train: out of memory\n");
+		return -1;
+	}
+	return 0;
 }
 
 static int
 train_and_save(struct train_args *a, int argc, char **argv, const struct ds *train,
-	       const struct ds *val)
+	       const struct ds *val, const struct ds *rep)
 {
 	struct model *m = model_new(MODEL_FLOAT32, a->n_layers, a->widths);
 	size_t slow = 0;
@@ -327,6 +372,10 @@ train_and_save(struct train_args *a, int argc, char **argv, const struct ds *tra
 		off += snprintf(m->created_by + off, sizeof(m->created_by) - off, " %s",
 				base ? base + 1 : argv[i]);
 	}
+	if (a->qat_epochs > 0 && finetune_qat(a, m, train, val, rep) != 0) {
+		model_free(m);
+		return -1;
+	}
 	cli_report("validation loss %.4f (class weight %.3f)",
 		   fm_loss(&m->fm, val->features, val->labels, val->n, a->opt.pos_weight),
 		   a->opt.pos_weight);
@@ -341,7 +390,7 @@ int
 cmd_train(int argc, char **argv)
 {
 	struct train_args a;
-	struct ds train, val, test;
+	struct ds train, val, test, rep;
 	char err[512];
 	int rc, status = 1;
 
@@ -351,13 +400,18 @@ cmd_train(int argc, char **argv)
 	memset(&train, 0, sizeof(train));
 	memset(&val, 0, sizeof(val));
 	memset(&test, 0, sizeof(test));
+	memset(&rep, 0, sizeof(rep));
 	for (int i = optind; i < argc; i++)
 		if (split_trace(argv[i], &a, &train, &val, &test) != 0)
 			goto out;
-	if (train_and_save(&a, argc, argv, &train, &val) != 0)
+	if (train.n == 0 || sample_calibration(&a, &train, &rep) != 0)
 		goto out;
-	if (a.calibration_out && write_calibration(&a, &train) != 0)
+	if (train_and_save(&a, argc, argv, &train, &val, &rep) != 0)
 		goto out;
+	if (a.calibration_out && ds_write(a.calibration_out, &rep, DS_ONE, err, sizeof(err)) != 0) {
+		fprintf(stderr, "iolatd train: %s\n", err);
+		goto out;
+	}
 	if (a.test_out && ds_write(a.test_out, &test, DS_COMPACT, err, sizeof(err)) != 0) {
 		fprintf(stderr, "iolatd train: %s\n", err);
 		goto out;
@@ -367,5 +421,6 @@ out:
 	ds_free(&train);
 	ds_free(&val);
 	ds_free(&test);
+	ds_free(&rep);
 	return status;
 }

@@ -5,6 +5,7 @@
 #include <stdlib.h>
 #include <string.h>
 
+#include "fm_fakequant.h"
 #include "fm_train.h"
 
 void
@@ -99,6 +100,10 @@ struct trainer {
 	float *grad, *m1, *m2, *best;
 	float *acts, *delta, *next_delta;
 	float noisy[QM_MAX_FEATURES];
+	/* Fake-quantization path (qat_ranges set). */
+	struct fm_fq fq;
+	float *fq_acts;
+	uint8_t *fq_pass;
 	uint32_t step;
 };
 
@@ -125,33 +130,36 @@ copy_params(struct fm_model *m, float *buf, int to_model)
 	}
 }
 
-/* Adds the gradient of one sample's loss to t->grad; returns the loss. */
-static double
-backprop(struct trainer *t, const float *x, int y, float pos_weight)
+/* Adds to t->grad the gradient of a loss whose derivative by the logit
+ * is delta0, back through one forward pass: acts as fm_forward lays them
+ * out, w[i] the weights that pass used, and pass (over acts, or NULL for
+ * "ReLU active") whether the gradient flows through each activation.
+ * Straight-through: a fake-quantized weight's gradient is its float
+ * weight's. */
+static void
+backward(struct trainer *t, const float *const *w, const float *acts,
+	 const uint8_t *pass, float delta0)
 {
 	struct fm_model *m = t->m;
-	float z = fm_forward(m, x, t->acts);
-	float p = fm_sigmoid(z);
-	float w = y ? pos_weight : 1.0f;
 	size_t goff = t->n_params;
 
-	t->delta[0] = w * (p - (float)y); /* dL/dz of BCE on the logit */
+	t->delta[0] = delta0;
 	for (uint32_t i = m->n_layers; i-- > 0;) {
 		const struct fm_layer *l = &m->layer[i];
-		const float *in = t->acts + fm_tensor_offset(m, i);
-		const float *out = t->acts + fm_tensor_offset(m, i + 1);
+		size_t off = fm_tensor_offset(m, i + 1);
+		const float *in = acts + fm_tensor_offset(m, i);
+		const float *out = acts + off;
 		float *gw, *gb;
 		goff -= layer_params(l);
 		gw = t->grad + goff;
 		gb = gw + (size_t)l->n_in * l->n_out;
-		if (l->relu)
-			for (uint32_t c = 0; c < l->n_out; c++)
-				if (out[c] <= 0.0f)
-					t->delta[c] = 0.0f;
+		for (uint32_t c = 0; c < l->n_out; c++)
+			if (pass ? !pass[off + c] : (l->relu && out[c] <= 0.0f))
+				t->delta[c] = 0.0f;
 		memset(t->next_delta, 0, l->n_in * sizeof(float));
 		for (uint32_t c = 0; c < l->n_out; c++) {
 			float d = t->delta[c];
-			const float *wr = l->weights + (size_t)c * l->n_in;
+			const float *wr = w[i] + (size_t)c * l->n_in;
 			float *gr = gw + (size_t)c * l->n_in;
 			if (d == 0.0f)
 				continue;
@@ -165,7 +173,34 @@ backprop(struct trainer *t, const float *x, int y, float pos_weight)
 		t->delta = t->next_delta;
 		t->next_delta = tmp;
 	}
-	return bce(z, y, pos_weight);
+}
+
+/* Adds the gradient of one sample's loss to t->grad; returns the loss. */
+static double
+backprop(struct trainer *t, const float *x, int y,
+	 const struct fm_train_options *o)
+{
+	struct fm_model *m = t->m;
+	const float *w[FM_MAX_LAYERS];
+	float z = fm_forward(m, x, t->acts);
+	float weight = y ? o->pos_weight : 1.0f;
+	double loss = bce(z, y, o->pos_weight);
+	float d = weight * (fm_sigmoid(z) - (float)y); /* dBCE/dz */
+
+	for (uint32_t i = 0; i < m->n_layers; i++)
+		w[i] = m->layer[i].weights;
+	if (o->qat_ranges) {
+		const float *wq[FM_MAX_LAYERS];
+		float zq = fm_fq_forward(&t->fq, m, x, t->fq_acts, t->fq_pass);
+		float dc = 2.0f * o->qat_weight * (zq - z);
+		for (uint32_t i = 0; i < m->n_layers; i++)
+			wq[i] = t->fq.wq[i];
+		loss += o->qat_weight * (double)(zq - z) * (zq - z);
+		backward(t, wq, t->fq_acts, t->fq_pass, dc);
+		d -= dc; /* the consistency term pulls the float logit too */
+	}
+	backward(t, w, t->acts, NULL, d);
+	return loss;
 }
 
 static void
@@ -218,10 +253,13 @@ trainer_free(struct trainer *t)
 	free(t->acts);
 	free(t->delta);
 	free(t->next_delta);
+	free(t->fq_acts);
+	free(t->fq_pass);
+	fm_fq_free(&t->fq);
 }
 
 static int
-trainer_init(struct trainer *t, struct fm_model *m)
+trainer_init(struct trainer *t, struct fm_model *m, const struct fm_train_options *o)
 {
 	uint32_t width = m->n_features;
 
@@ -239,6 +277,15 @@ trainer_init(struct trainer *t, struct fm_model *m)
 	t->acts = calloc(fm_acts_len(m), sizeof(float));
 	t->delta = calloc(width, sizeof(float));
 	t->next_delta = calloc(width, sizeof(float));
+	if (o->qat_ranges) {
+		t->fq_acts = calloc(fm_acts_len(m), sizeof(float));
+		t->fq_pass = calloc(fm_acts_len(m), 1);
+		if (t->fq_acts == NULL || t->fq_pass == NULL ||
+		    fm_fq_init(&t->fq, m, o->qat_ranges) != 0) {
+			trainer_free(t);
+			return -1;
+		}
+	}
 	if (!t->grad || !t->m1 || !t->m2 || !t->best || !t->acts || !t->delta ||
 	    !t->next_delta) {
 		trainer_free(t);
@@ -258,14 +305,15 @@ fm_train(struct fm_model *m, const float *x, const uint8_t *y, size_t n,
 	double best = INFINITY;
 	uint32_t since_best = 0;
 
-	if (trainer_init(&t, m) != 0)
+	if (trainer_init(&t, m, o) != 0)
 		return -1;
 	order = malloc((n ? n : 1) * sizeof(*order));
 	if (order == NULL) {
 		trainer_free(&t);
 		return -1;
 	}
-	init_weights(m, &rng);
+	if (!o->finetune)
+		init_weights(m, &rng);
 	copy_params(m, t.best, 0);
 	for (size_t i = 0; i < n; i++)
 		order[i] = i;
@@ -279,6 +327,8 @@ fm_train(struct fm_model *m, const float *x, const uint8_t *y, size_t n,
 		for (size_t start = 0; start < n; start += o->batch) {
 			size_t end = start + o->batch < n ? start + o->batch : n;
 			memset(t.grad, 0, t.n_params * sizeof(float));
+			if (o->qat_ranges)
+				fm_fq_weights(&t.fq, m);
 			for (size_t i = start; i < end; i++) {
 				const float *xi = x + order[i] * m->n_features;
 				if (o->input_noise) {
@@ -287,7 +337,7 @@ fm_train(struct fm_model *m, const float *x, const uint8_t *y, size_t n,
 									     o->input_noise[j]);
 					xi = t.noisy;
 				}
-				train_loss += backprop(&t, xi, y[order[i]], o->pos_weight);
+				train_loss += backprop(&t, xi, y[order[i]], o);
 			}
 			adam_step(&t, o->learning_rate, (uint32_t)(end - start));
 		}

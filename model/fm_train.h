@@ -8,6 +8,7 @@
 #include <stdint.h>
 
 #include "fmodel.h"
+#include "quant.h"
 
 struct fm_train_options {
 	uint32_t epochs;     /* at most this many passes */
@@ -21,6 +22,15 @@ struct fm_train_options {
 	 * of one int8 input step, so that the model learns not to hang its
 	 * decisions on differences the int8 input cannot see. */
 	const float *input_noise;
+	/* Quantization-consistency fine-tuning: when not NULL, each step
+	 * also runs the network with fake quantization at these ranges
+	 * (fm_fakequant.h, straight-through gradients) and adds
+	 * qat_weight * (fake-quant logit - float logit)^2 to the loss, so that
+	 * the int8 model learns to decide as the float one does. */
+	const struct quant_ranges *qat_ranges;
+	float qat_weight;
+	/* Start from m's weights instead of a fresh initialisation. */
+	int finetune;
 	/* Called after each epoch when not NULL (progress lines). */
 	void (*progress)(void *ctx, uint32_t epoch, double train_loss, double val_loss);
 	void *progress_ctx;

@@ -70,6 +70,16 @@ printf '1,4096,9000,8000,7000,455,512,585\n' | "$iolatd" predict -m "$tmp/q-minm
 	grep -Eq '^[01],[0-9.]+$' || fail "predict with the calibrated model"
 ok
 
+# quantization-aware fine-tuning runs and its model calibrates and decides
+"$iolatd" train --epochs 3 --qat-epochs 2 --qat-weight 10 --out "$tmp/fq.h5" \
+	--calibration-out "$tmp/repq.h5" "$tmp/t.trace" 2> "$tmp/err" || fail "train --qat-epochs: $(cat "$tmp/err")"
+"$iolatd" calibrate --model "$tmp/fq.h5" --data "$tmp/repq.h5" --out "$tmp/qq.h5" ||
+	fail "calibrate after QAT"
+"$iolatd" compare --float "$tmp/fq.h5" --int8 "$tmp/qq.h5" --data "$tmp/test.h5" --json |
+	python3 -c 'import json,sys; d=json.load(sys.stdin); assert d["agreement"] > 0.95, d' ||
+	fail "QAT model disagrees"
+ok
+
 # train: bad input
 expect 1 "none.trace" "$iolatd" train --out "$tmp/x.h5" "$tmp/none.trace"
  { head -n 3 "$tmp/t.trace"; printf '1.5,100,1,40'; } > "$tmp/cut.trace"

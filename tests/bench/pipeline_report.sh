@@ -1,7 +1,8 @@
 #!/bin/sh
 # The offline pipeline on each shared replayed trace (first half of the
 # reads trains, second half tests), with every lever side by side:
-# training with and without pseudo-quantization noise; calibration by
+# training with and without pseudo-quantization noise, and with
+# quantization-aware fine-tuning (a float/int8 consistency loss); calibration by
 # minmax, moving_average and percentile; one input scale per feature or
 # one for all. Prints compare's tables; never fails on a figure.
 set -u
@@ -17,8 +18,10 @@ trap 'rm -rf "$tmp"' EXIT
 for trace in "$data"/*.trace; do
 	name=$(basename "$trace" .trace)
 	echo "== $name"
-	for noise in on off; do
-		"$iolatd" train --seed 1 --quant-noise "$noise" --out "$tmp/f.h5" \
+	for training in "--quant-noise on" "--quant-noise off" \
+		"--quant-noise off --qat-epochs 10 --qat-weight 10"; do
+		# shellcheck disable=SC2086
+		"$iolatd" train --seed 1 $training --out "$tmp/f.h5" \
 			--calibration-out "$tmp/rep.h5" --test-out "$tmp/test.h5" "$trace" || exit 1
 		for mode in minmax moving_average percentile; do
 			"$iolatd" calibrate --model "$tmp/f.h5" --data "$tmp/rep.h5" \
@@ -26,7 +29,7 @@ for trace in "$data"/*.trace; do
 		done
 		"$iolatd" calibrate --model "$tmp/f.h5" --data "$tmp/rep.h5" \
 			--per-tensor-input --out "$tmp/q-tensor.h5" || exit 1
-		echo "-- training with --quant-noise $noise"
+		echo "-- training with $training"
 		"$iolatd" compare --float "$tmp/f.h5" --data "$tmp/test.h5" \
 			--int8 "$tmp/q-minmax.h5" --int8 "$tmp/q-moving_average.h5" \
 			--int8 "$tmp/q-percentile.h5" --int8 "$tmp/q-tensor.h5" |
