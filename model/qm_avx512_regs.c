@@ -239,6 +239,41 @@ small_layer0(const struct avx512_small *S, uint32_t k, __m512i x0, __m512i x1)
 	return u;
 }
 
+/* Broadcasts 128-bit lane k (0..3) of x to all four lanes. The
+ * shuffles take immediates: a switch keeps them constant at any
+ * optimisation level (sanitizer builds do not unroll), and folds away
+ * once the loops below are unrolled. */
+INLINE __m512i
+lane_bcast(__m512i x, int k)
+{
+	switch (k & 3) {
+	case 0:
+		return _mm512_shuffle_i32x4(x, x, 0x00);
+	case 1:
+		return _mm512_shuffle_i32x4(x, x, 0x55);
+	case 2:
+		return _mm512_shuffle_i32x4(x, x, 0xaa);
+	default:
+		return _mm512_shuffle_i32x4(x, x, 0xff);
+	}
+}
+
+/* Broadcasts dword k (0..3) of each 128-bit lane within that lane. */
+INLINE __m512i
+dword_bcast(__m512i x, int k)
+{
+	switch (k & 3) {
+	case 0:
+		return _mm512_shuffle_epi32(x, _MM_PERM_AAAA);
+	case 1:
+		return _mm512_shuffle_epi32(x, _MM_PERM_BBBB);
+	case 2:
+		return _mm512_shuffle_epi32(x, _MM_PERM_CCCC);
+	default:
+		return _mm512_shuffle_epi32(x, _MM_PERM_DDDD);
+	}
+}
+
 /* Layer 1's accumulators: each dword of u (four channels) broadcast to
  * the 16 lanes by a 128-bit lane broadcast and vpshufd (in-lane, off the
  * multiply ports that vpdpbusd needs), dealt round 8 chains. */
@@ -249,12 +284,12 @@ small_layer1(const struct avx512_small *S, const __m512i *u)
 
 #pragma GCC unroll 8
 	for (int i = 0; i < 8; i++) {
-		lanes[i] = _mm512_shuffle_i32x4(u[i / 4], u[i / 4], i % 4 * 0x55);
+		lanes[i] = lane_bcast(u[i / 4], i % 4);
 		acc[i] = i == 0 ? load512(S->b1) : _mm512_setzero_si512();
 	}
 #pragma GCC unroll 32
 	for (int d = 0; d < SMALL_N1 / 4; d++) {
-		__m512i x = _mm512_shuffle_epi32(lanes[d / 4], (_MM_PERM_ENUM)(d % 4 * 0x55));
+		__m512i x = dword_bcast(lanes[d / 4], d % 4);
 		acc[d % 8] = _mm512_dpbusd_epi32(acc[d % 8], x, load512(S->w1[d]));
 	}
 #pragma GCC unroll 3
