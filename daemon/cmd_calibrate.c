@@ -13,7 +13,8 @@ static const char calibrate_usage[] =
 	"usage: iolatd calibrate --model FLOAT.h5 --data REP.h5 [OPTIONS] --out INT8.h5\n"
 	"Records the activation ranges of the float model over a representative\n"
 	"dataset (compact or Samsung ONE layout) and quantizes it to int8.\n"
-	"  --mode minmax|moving_average|percentile  range reduction (default minmax)\n"
+	"  --mode minmax|moving_average|percentile  range reduction (default\n"
+	"                        percentile)\n"
 	"  --min-percentile P    percentile mode: of the per-record minima (default 1)\n"
 	"  --max-percentile P    percentile mode: of the per-record maxima (default 99)\n"
 	"  --per-tensor-input    one input scale for all features (default: one each)\n"
@@ -45,8 +46,7 @@ parse_args(int argc, char **argv, struct calibrate_args *a)
 	double p;
 
 	memset(a, 0, sizeof(*a));
-	calib_defaults(&a->o);
-	a->o.mode = CALIB_MINMAX;
+	calib_defaults(&a->o); /* percentile 1/99, as Samsung ONE's default */
 	while (rc == 0 && (opt = getopt_long(argc, argv, "vh", options, NULL)) != -1) {
 		switch (opt) {
 		case O_MODEL:

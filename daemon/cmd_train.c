@@ -30,11 +30,12 @@ static const char train_usage[] =
 	"  --class-weight auto|none|W  loss weight of slow reads (default auto:\n"
 	"                            fast/slow ratio of the training reads)\n"
 	"  --calibration-records N   records in the calibration set (default 2000)\n"
-	"  --quant-noise on|off      train with noise of one int8 input step, so\n"
-	"                            that the int8 model decides alike (default on)\n"
+	"  --quant-noise on|off      train with noise of one int8 input step\n"
+	"                            (default off)\n"
 	"  --qat-epochs N            then fine-tune N epochs with fake quantization\n"
-	"                            and a float/int8 consistency loss (default 0)\n"
-	"  --qat-weight W            weight of that consistency loss (default 1)\n"
+	"                            and a float/int8 consistency loss (default 10;\n"
+	"                            0: none)\n"
+	"  --qat-weight W            weight of that consistency loss (default 30)\n"
 	"  --out FLOAT.h5            the float model\n"
 	"  --calibration-out REP.h5  a calibration set from the training reads,\n"
 	"                            Samsung ONE's layout\n"
@@ -112,8 +113,12 @@ parse_args(int argc, char **argv, struct train_args *a)
 	a->train_fraction = 0.5;
 	a->class_weight = -1.0;
 	a->calibration_records = 2000;
-	a->quant_noise = 1;
-	a->qat_weight = 1.0;
+	/* Measured on the shared traces (tests/bench/pipeline_report.sh):
+	 * consistency fine-tuning is what brings int8 agreement over 99.5%;
+	 * input noise does not help it. */
+	a->quant_noise = 0;
+	a->qat_epochs = 10;
+	a->qat_weight = 30.0;
 	parse_hidden("128,16", a);
 	while (rc == 0 && (opt = getopt_long(argc, argv, "vh", options, NULL)) != -1) {
 		switch (opt) {

@@ -18,8 +18,10 @@ trap 'rm -rf "$tmp"' EXIT
 for trace in "$data"/*.trace; do
 	name=$(basename "$trace" .trace)
 	echo "== $name"
-	for training in "--quant-noise on" "--quant-noise off" \
-		"--quant-noise off --qat-epochs 10 --qat-weight 10"; do
+	# plain training (the post-training-quantization baseline), with input
+	# noise, and the default: consistency fine-tuning (10 epochs, weight 30)
+	for training in "--qat-epochs 0" "--qat-epochs 0 --quant-noise on" \
+		"--qat-epochs 10 --qat-weight 30"; do
 		# shellcheck disable=SC2086
 		"$iolatd" train --seed 1 $training --out "$tmp/f.h5" \
 			--calibration-out "$tmp/rep.h5" --test-out "$tmp/test.h5" "$trace" || exit 1
