@@ -79,9 +79,9 @@ fm_fq_forward(const struct fm_fq *q, const struct fm_model *m,
 	uint8_t *p = pass + m->n_features;
 	int inside;
 
+	fm_normalise(m, features, in);
 	for (uint32_t j = 0; j < m->n_features; j++) {
-		float v = (features[j] - m->mean[j]) / m->std[j];
-		in[j] = round_to_grid(v, q->in_scale[j], q->in_zp[j], &inside);
+		in[j] = round_to_grid(in[j], q->in_scale[j], q->in_zp[j], &inside);
 		pass[j] = 1;
 	}
 	for (uint32_t i = 0; i < m->n_layers; i++) {

@@ -21,14 +21,20 @@ fm_tensor_offset(const struct fm_model *m, uint32_t t)
 	return off;
 }
 
+void
+fm_normalise(const struct fm_model *m, const float *features, float *out)
+{
+	for (uint32_t j = 0; j < m->n_features; j++)
+		out[j] = (features[j] - m->mean[j]) / m->std[j];
+}
+
 float
 fm_forward(const struct fm_model *m, const float *features, float *acts)
 {
 	float *in = acts;
 	float *out = acts + m->n_features;
 
-	for (uint32_t j = 0; j < m->n_features; j++)
-		in[j] = (features[j] - m->mean[j]) / m->std[j];
+	fm_normalise(m, features, in);
 	for (uint32_t i = 0; i < m->n_layers; i++) {
 		const struct fm_layer *l = &m->layer[i];
 		for (uint32_t c = 0; c < l->n_out; c++) {

@@ -100,8 +100,7 @@ fm_forward_packed(const struct fm_packed *p, const float *features, float *acts)
 	float *in = acts;
 	float *out = acts + m->n_features;
 
-	for (uint32_t j = 0; j < m->n_features; j++)
-		in[j] = (features[j] - m->mean[j]) / m->std[j];
+	fm_normalise(m, features, in);
 	for (uint32_t i = 0; i < m->n_layers; i++) {
 		const struct fm_layer *l = &m->layer[i];
 		dense(p->wt[i], l->bias, in, out, l->n_in, l->n_out, l->relu);

@@ -34,6 +34,10 @@ size_t fm_acts_len(const struct fm_model *m);
 /* Offset in acts of tensor t: 0 the normalised input, i + 1 layer i. */
 size_t fm_tensor_offset(const struct fm_model *m, uint32_t t);
 
+/* The z-score of each raw feature: (x - mean) / std. Every float pass
+ * calls this one, so that they agree to the bit. */
+void fm_normalise(const struct fm_model *m, const float *features, float *out);
+
 /* Runs the model on raw features (int32 values as floats) and returns the
  * logit; acts receives every activation tensor (fm_acts_len floats). */
 float fm_forward(const struct fm_model *m, const float *features, float *acts);
