@@ -5,6 +5,7 @@
 #include <string.h>
 
 #include "calib.h"
+#include "calib_bias.h"
 #include "cli.h"
 #include "commands.h"
 #include "model_file.h"
@@ -18,18 +19,22 @@ static const char calibrate_usage[] =
 	"  --min-percentile P    percentile mode: of the per-record minima (default 1)\n"
 	"  --max-percentile P    percentile mode: of the per-record maxima (default 99)\n"
 	"  --per-tensor-input    one input scale for all features (default: one each)\n"
+	"  --bias-correction     take each channel's mean rounding error over the\n"
+	"                        dataset out of its bias, layer by layer\n"
 	"  -v, --verbose         report on stderr even when not a terminal\n"
 	"  -h, --help            this text\n";
 
 struct calibrate_args {
 	const char *model, *data, *out;
 	struct calib_options o;
+	int bias_correction;
 };
 
 static int
 parse_args(int argc, char **argv, struct calibrate_args *a)
 {
-	enum { O_MODEL = 256, O_DATA, O_OUT, O_MODE, O_MINP, O_MAXP, O_PER_TENSOR };
+	enum { O_MODEL = 256, O_DATA, O_OUT, O_MODE, O_MINP, O_MAXP, O_PER_TENSOR,
+	       O_BIAS };
 	static const struct option options[] = {
 		{"model", required_argument, NULL, O_MODEL},
 		{"data", required_argument, NULL, O_DATA},
@@ -38,6 +43,7 @@ parse_args(int argc, char **argv, struct calibrate_args *a)
 		{"min-percentile", required_argument, NULL, O_MINP},
 		{"max-percentile", required_argument, NULL, O_MAXP},
 		{"per-tensor-input", no_argument, NULL, O_PER_TENSOR},
+		{"bias-correction", no_argument, NULL, O_BIAS},
 		{"verbose", no_argument, NULL, 'v'},
 		{"help", no_argument, NULL, 'h'},
 		{NULL, 0, NULL, 0},
@@ -75,6 +81,9 @@ parse_args(int argc, char **argv, struct calibrate_args *a)
 			break;
 		case O_PER_TENSOR:
 			a->o.per_tensor_input = 1;
+			break;
+		case O_BIAS:
+			a->bias_correction = 1;
 			break;
 		case 'v':
 			cli_set_verbose(1);
@@ -137,11 +146,16 @@ cmd_calibrate(int argc, char **argv)
 		goto out;
 	}
 	char mode[64];
-	snprintf(mode, sizeof(mode), "%s%s", calib_mode_name(a.o.mode),
-		 a.o.per_tensor_input ? "+per-tensor-input" : "");
+	snprintf(mode, sizeof(mode), "%s%s%s", calib_mode_name(a.o.mode),
+		 a.o.per_tensor_input ? "+per-tensor-input" : "",
+		 a.bias_correction ? "+bias-correction" : "");
 	q = quant_model(f, &r, mode, err, sizeof(err));
 	if (q == NULL) {
 		fprintf(stderr, "iolatd calibrate: %s: %s\n", a.model, err);
+		goto out;
+	}
+	if (a.bias_correction && calib_bias_correct(f, q, &data, err, sizeof(err)) != 0) {
+		fprintf(stderr, "iolatd calibrate: %s: %s\n", a.data, err);
 		goto out;
 	}
 	for (uint32_t t = 0; t <= f->n_layers; t++)

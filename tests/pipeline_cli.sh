@@ -70,6 +70,13 @@ printf '1,4096,9000,8000,7000,455,512,585\n' | "$iolatd" predict -m "$tmp/q-minm
 	grep -Eq '^[01],[0-9.]+$' || fail "predict with the calibrated model"
 ok
 
+# bias correction runs, and the model says so
+"$iolatd" calibrate --model "$tmp/f.h5" --data "$tmp/rep.h5" --bias-correction \
+	--out "$tmp/q-bias.h5" || fail "calibrate --bias-correction"
+h5dump -a /calibration_mode "$tmp/q-bias.h5" | grep -q "percentile+bias-correction" ||
+	fail "bias-corrected model's calibration_mode"
+ok
+
 # quantization-aware fine-tuning runs and its model calibrates and decides
 "$iolatd" train --epochs 3 --qat-epochs 2 --qat-weight 10 --out "$tmp/fq.h5" \
 	--calibration-out "$tmp/repq.h5" "$tmp/t.trace" 2> "$tmp/err" || fail "train --qat-epochs: $(cat "$tmp/err")"

@@ -4,7 +4,7 @@
 # training with and without pseudo-quantization noise, and with
 # quantization-aware fine-tuning (a float/int8 consistency loss); calibration by
 # minmax, moving_average and percentile; one input scale per feature or
-# one for all. Prints compare's tables; never fails on a figure.
+# one for all; bias correction. Prints compare's tables; never fails on a figure.
 set -u
 b=${top_builddir:-.}
 iolatd="$b/daemon/iolatd"
@@ -31,10 +31,13 @@ for trace in "$data"/*.trace; do
 		done
 		"$iolatd" calibrate --model "$tmp/f.h5" --data "$tmp/rep.h5" \
 			--per-tensor-input --out "$tmp/q-tensor.h5" || exit 1
+		"$iolatd" calibrate --model "$tmp/f.h5" --data "$tmp/rep.h5" \
+			--bias-correction --out "$tmp/q-bias.h5" || exit 1
 		echo "-- training with $training"
 		"$iolatd" compare --float "$tmp/f.h5" --data "$tmp/test.h5" \
 			--int8 "$tmp/q-minmax.h5" --int8 "$tmp/q-moving_average.h5" \
-			--int8 "$tmp/q-percentile.h5" --int8 "$tmp/q-tensor.h5" |
+			--int8 "$tmp/q-percentile.h5" --int8 "$tmp/q-tensor.h5" \
+			--int8 "$tmp/q-bias.h5" |
 			sed -e '/^layer/,/^$/d' -e "s|$tmp/||"
 	done
 done
