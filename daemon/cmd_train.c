@@ -248,18 +248,24 @@ out:
 	return rc;
 }
 
+/* What a progress line says: the phase and its number of epochs. */
+struct phase {
+	const char *name;
+	uint32_t epochs;
+};
+
 static void
 progress(void *ctx, uint32_t epoch, double train_loss, double val_loss)
 {
-	const struct train_args *a = ctx;
+	const struct phase *p = ctx;
 
 	/* Redrawn in place on a terminal, a line each with --verbose. */
 	if (isatty(STDERR_FILENO))
-		cli_progress("epoch %u/%u: train loss %.4f, validation loss %.4f", epoch,
-			     a->opt.epochs, train_loss, val_loss);
+		cli_progress("%s epoch %u/%u: train loss %.4f, validation loss %.4f",
+			     p->name, epoch, p->epochs, train_loss, val_loss);
 	else
-		cli_report("epoch %u/%u: train loss %.4f, validation loss %.4f", epoch,
-			   a->opt.epochs, train_loss, val_loss);
+		cli_report("%s epoch %u/%u: train loss %.4f, validation loss %.4f",
+			   p->name, epoch, p->epochs, train_loss, val_loss);
 }
 
 /* A seeded sample of the training reads: the calibration set. */
@@ -322,6 +328,8 @@ finetune_qat(struct train_args *a, struct model *m, const struct ds *train,
 	o.qat_ranges = &r;
 	o.qat_weight = (float)a->qat_weight;
 	o.input_noise = NULL;
+	struct phase phase = {"quantization-aware", o.epochs};
+	o.progress_ctx = &phase;
 	if (fm_train(&m->fm, train->features, train->labels, train->n, val->features,
 		     val->labels, val->n, &o) != 0) {
 		fprintf(stderr, "iolatd train: out of memory\n");
@@ -360,8 +368,9 @@ train_and_save(struct train_args *a, int argc, char **argv, const struct ds *tra
 		fm_input_steps(&m->fm, train->features, train->n, steps);
 		a->opt.input_noise = steps;
 	}
+	struct phase phase = {"training", a->opt.epochs};
 	a->opt.progress = progress;
-	a->opt.progress_ctx = a;
+	a->opt.progress_ctx = &phase;
 	fm_fit_normalisation(&m->fm, train->features, train->n);
 	if (fm_train(&m->fm, train->features, train->labels, train->n, val->features,
 		     val->labels, val->n, &a->opt) != 0) {
