@@ -14,5 +14,7 @@ Suite *trace_suite(void);
 Suite *dataset_suite(void);
 Suite *feat_suite(void);
 Suite *calib_suite(void);
+Suite *config_suite(void);
+Suite *stats_suite(void);
 
 #endif

@@ -15,6 +15,8 @@ static Suite *(*const all_suites[])(void) = {
 	dataset_suite,
 	feat_suite,
 	calib_suite,
+	config_suite,
+	stats_suite,
 };
 
 int
