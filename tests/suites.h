@@ -16,5 +16,6 @@ Suite *feat_suite(void);
 Suite *calib_suite(void);
 Suite *config_suite(void);
 Suite *stats_suite(void);
+Suite *predictor_suite(void);
 
 #endif

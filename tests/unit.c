@@ -17,6 +17,7 @@ static Suite *(*const all_suites[])(void) = {
 	calib_suite,
 	config_suite,
 	stats_suite,
+	predictor_suite,
 };
 
 int
