@@ -9,6 +9,7 @@ Suite *dense_suite(void);
 Suite *quant_suite(void);
 Suite *model_file_suite(void);
 Suite *csv_suite(void);
+Suite *proto_suite(void);
 Suite *simd_suite(void);
 Suite *trace_suite(void);
 Suite *dataset_suite(void);

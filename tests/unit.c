@@ -10,6 +10,7 @@ static Suite *(*const all_suites[])(void) = {
 	quant_suite,
 	model_file_suite,
 	csv_suite,
+	proto_suite,
 	simd_suite,
 	trace_suite,
 	dataset_suite,
