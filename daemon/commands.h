@@ -4,6 +4,7 @@
 #define IOLAT_COMMANDS_H
 
 int cmd_predict(int argc, char **argv);
+int cmd_serve(int argc, char **argv);
 int cmd_train(int argc, char **argv);
 int cmd_calibrate(int argc, char **argv);
 int cmd_compare(int argc, char **argv);

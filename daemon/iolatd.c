@@ -12,6 +12,7 @@ struct command {
 };
 
 static const struct command commands[] = {
+	{"serve", cmd_serve, "the daemon: decisions over a Unix socket"},
 	{"train", cmd_train, "train the float model on replayed traces"},
 	{"calibrate", cmd_calibrate, "record activation ranges and quantize to int8"},
 	{"compare", cmd_compare, "float vs int8: decisions, speed, per-layer error"},
