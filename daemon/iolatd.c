@@ -17,6 +17,9 @@ static const struct command commands[] = {
 	{"calibrate", cmd_calibrate, "record activation ranges and quantize to int8"},
 	{"compare", cmd_compare, "float vs int8: decisions, speed, per-layer error"},
 	{"predict", cmd_predict, "decide fast/slow for CSV feature vectors with a model file"},
+	{"query", cmd_query, "decide fast/slow for CSV feature vectors with a running daemon"},
+	{"stats", cmd_stats, "a running daemon's counters: table, JSON or Prometheus"},
+	{"reload", cmd_reload, "make a running daemon load its model file again"},
 };
 
 static void

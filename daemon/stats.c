@@ -1,6 +1,7 @@
 /* Counters, histogram and their renderings. */
 #include <stdarg.h>
 #include <stdio.h>
+#include <string.h>
 
 #include "stats.h"
 
@@ -124,4 +125,118 @@ stats_prometheus(const struct stats *s, uint32_t generation, char *buf, size_t c
 	put(&o, "iolatd_request_seconds_sum %.9f\niolatd_request_seconds_count %llu\n",
 	    s->latency_sum_ns / 1e9, (unsigned long long)s->latency_count);
 	return o.full ? -1 : (int)o.len;
+}
+
+/* The scanner of stats_parse_json: a cursor over the text, and a flag
+ * that sticks once anything does not match. */
+struct scan {
+	const char *p, *end;
+	int bad;
+};
+
+static void
+skip_space(struct scan *sc)
+{
+	while (sc->p < sc->end &&
+	       (*sc->p == ' ' || *sc->p == '\n' || *sc->p == '\t' || *sc->p == '\r'))
+		sc->p++;
+}
+
+/* Matches lit, the punctuation and keys exactly, with any run of JSON
+ * whitespace (including none) allowed around punctuation and where lit
+ * has a space. */
+static void
+expect(struct scan *sc, const char *lit)
+{
+	for (; !sc->bad && *lit; lit++) {
+		int punct = strchr("{}[]:,", *lit) != NULL;
+
+		if (*lit == ' ' || punct)
+			skip_space(sc);
+		if (*lit == ' ')
+			continue;
+		if (sc->p < sc->end && *sc->p == *lit)
+			sc->p++;
+		else
+			sc->bad = 1;
+		if (punct)
+			skip_space(sc);
+	}
+}
+
+/* An unsigned decimal integer of at most max, no sign, no leading zero. */
+static uint64_t
+number(struct scan *sc, uint64_t max)
+{
+	uint64_t v = 0;
+	const char *start = sc->p;
+
+	if (sc->bad)
+		return 0;
+	while (sc->p < sc->end && *sc->p >= '0' && *sc->p <= '9') {
+		unsigned d = (unsigned)(*sc->p - '0');
+
+		if (v > (max - d) / 10) {
+			sc->bad = 1;
+			return 0;
+		}
+		v = v * 10 + d;
+		sc->p++;
+	}
+	if (sc->p == start || (*start == '0' && sc->p - start > 1))
+		sc->bad = 1;
+	return v;
+}
+
+static void
+field(struct scan *sc, const char *key, uint64_t *out)
+{
+	expect(sc, key);
+	*out = number(sc, UINT64_MAX);
+}
+
+int
+stats_parse_json(const char *json, size_t len, struct stats *s, uint32_t *generation)
+{
+	struct scan sc = {json, json + len, json == NULL};
+	struct stats t;
+	uint32_t gen;
+	char key[32];
+
+	memset(&t, 0, sizeof(t));
+	expect(&sc, " {\"model_generation\": ");
+	gen = (uint32_t)number(&sc, UINT32_MAX);
+	field(&sc, ", \"connections_open\": ", &t.connections_open);
+	field(&sc, ", \"connections_total\": ", &t.connections_total);
+	field(&sc, ", \"frames\": ", &t.frames);
+	field(&sc, ", \"predictions\": ", &t.predictions);
+	field(&sc, ", \"slow_predictions\": ", &t.slow_predictions);
+	field(&sc, ", \"reloads\": ", &t.reloads);
+	field(&sc, ", \"reload_failures\": ", &t.reload_failures);
+	expect(&sc, ", \"errors\": {");
+	for (int c = 1; c < STATS_ERROR_CODES; c++) {
+		snprintf(key, sizeof(key), "%s \"%d\": ", c > 1 ? "," : "", c);
+		field(&sc, key, &t.errors[c]);
+	}
+	field(&sc, " }, \"latency_us\": {\"count\": ", &t.latency_count);
+	field(&sc, ", \"sum_ns\": ", &t.latency_sum_ns);
+	expect(&sc, ", \"buckets\": [");
+	for (int k = 0; k < STATS_BUCKETS; k++) {
+		expect(&sc, k ? ", {\"le\": " : " {\"le\": ");
+		if (k < STATS_BUCKETS - 1) {
+			if (number(&sc, UINT64_MAX) != stats_bucket_bound_us(k))
+				sc.bad = 1;
+		} else {
+			expect(&sc, "null");
+		}
+		field(&sc, ", \"count\": ", &t.latency_bucket[k]);
+		expect(&sc, " }");
+	}
+	expect(&sc, " ] } } ");
+	if (sc.bad || sc.p != sc.end)
+		return -1;
+	*s = t;
+	if (generation)
+		*generation = gen;
+	return 0;
 }

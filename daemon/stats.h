@@ -37,4 +37,11 @@ uint64_t stats_bucket_bound_us(int k);
 int stats_json(const struct stats *s, uint32_t generation, char *buf, size_t cap);
 int stats_prometheus(const struct stats *s, uint32_t generation, char *buf, size_t cap);
 
+/* The inverse of stats_json: reads the len bytes at json, which must have
+ * exactly stats_json's shape (keys in its order, every error code and
+ * bucket, the buckets' bounds; whitespace between tokens is free), into
+ * *s and *generation (may be NULL). Returns 0, or -1 leaving both as they
+ * were. */
+int stats_parse_json(const char *json, size_t len, struct stats *s, uint32_t *generation);
+
 #endif

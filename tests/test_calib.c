@@ -228,6 +228,9 @@ calib_suite(void)
 	Suite *s = suite_create("calib");
 	TCase *tc = tcase_create("record_minmax");
 
+	/* Training a model under the sanitizers takes seconds. */
+	tcase_set_timeout(tc, 120);
+
 	tcase_add_test(tc, moving_average_folds_batches_of_16);
 	tcase_add_test(tc, reductions_match_one_and_numpy);
 	tcase_add_test(tc, mode_names_round_trip);
