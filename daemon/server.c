@@ -56,6 +56,8 @@ struct wreq {
 	uv_write_t req;
 	struct conn *conn;
 	struct outbuf buf;
+	size_t pending; /* bytes of buf this request sends: those after the part
+			 * uv_try_write took */
 	int close_after;
 };
 
@@ -142,7 +144,7 @@ on_write(uv_write_t *req, int status)
 	struct conn *c = w->conn;
 	const struct cfg *cfg = c->srv->cfg;
 
-	c->queued -= w->buf.len;
+	c->queued -= w->pending;
 	c->writes--;
 	if (status < 0 || w->close_after || (c->srv->draining && c->queued == 0))
 		conn_close(c);
@@ -153,13 +155,37 @@ on_write(uv_write_t *req, int status)
 	conn_free_if_done(c);
 }
 
-/* Sends out (taking it over) in one write. */
+/* Sends out (taking it over) in one write. With nothing queued before it,
+ * the socket is offered the bytes at once (uv_try_write): when it takes
+ * them all, as it does unless the client stops reading, no write request,
+ * no callback and no epoll_ctl follow (libuv re-arms the watcher with one
+ * after every queued write that drains). The rest, if any, is queued. */
 static void
 conn_write(struct conn *c, struct outbuf *out, int close_after)
 {
-	struct wreq *w = malloc(sizeof(*w));
+	struct wreq *w;
+	size_t sent = 0;
 	uv_buf_t b;
 
+	if (c->writes == 0) {
+		int n;
+		b = uv_buf_init((char *)out->data, (unsigned)out->len);
+		n = uv_try_write((uv_stream_t *)&c->pipe, &b, 1);
+		if (n < 0 && n != UV_EAGAIN) {
+			outbuf_free(out);
+			conn_close(c);
+			return;
+		}
+		if (n > 0)
+			sent = (size_t)n;
+		if (sent == out->len) {
+			outbuf_free(out);
+			if (close_after || c->srv->draining)
+				conn_close(c);
+			return;
+		}
+	}
+	w = malloc(sizeof(*w));
 	if (w == NULL) {
 		outbuf_free(out);
 		conn_close(c);
@@ -167,12 +193,13 @@ conn_write(struct conn *c, struct outbuf *out, int close_after)
 	}
 	w->conn = c;
 	w->buf = *out;
+	w->pending = w->buf.len - sent;
 	w->close_after = close_after;
-	b = uv_buf_init((char *)w->buf.data, (unsigned)w->buf.len);
-	c->queued += w->buf.len;
+	b = uv_buf_init((char *)w->buf.data + sent, (unsigned)w->pending);
+	c->queued += w->pending;
 	c->writes++;
 	if (uv_write(&w->req, (uv_stream_t *)&c->pipe, &b, 1, on_write) != 0) {
-		c->queued -= w->buf.len;
+		c->queued -= w->pending;
 		c->writes--;
 		outbuf_free(&w->buf);
 		free(w);
