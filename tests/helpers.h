@@ -58,6 +58,10 @@ int test_teacher(const int32_t *x);
  * decision boundary, where no 8-bit scheme can follow it. */
 struct model *test_trained_model(void);
 
+/* A connected Unix stream socket to path (close-on-exec), or -1 with
+ * errno; nothing is left open on failure. */
+int test_unix_connect(const char *path);
+
 /* ../shared/data/traces/replayed of the source tree, or $IOLAT_DATA;
  * NULL when absent. */
 const char *test_data_dir(void);

@@ -331,20 +331,6 @@ daemon_stop(struct daemon *d)
 
 /* ---- raw sockets ------------------------------------------------------- */
 
-static int
-raw_connect(const char *path)
-{
-	struct sockaddr_un sa;
-	int fd = socket(AF_UNIX, SOCK_STREAM | SOCK_CLOEXEC, 0);
-
-	memset(&sa, 0, sizeof(sa));
-	sa.sun_family = AF_UNIX;
-	snprintf(sa.sun_path, sizeof(sa.sun_path), "%s", path);
-	if (fd < 0 || connect(fd, (struct sockaddr *)&sa, sizeof(sa)) != 0)
-		return -1;
-	return fd;
-}
-
 /* Writes len bytes; returns 0, or -1 with errno (ETIMEDOUT past the
  * deadline). */
 static int
@@ -805,7 +791,7 @@ reload_as_nobody(const char *sock)
 		if (setgroups(0, NULL) != 0 || setgid(NOBODY) != 0 || setuid(NOBODY) != 0 ||
 		    getuid() != NOBODY)
 			_exit(77);
-		fd = raw_connect(sock);
+		fd = test_unix_connect(sock);
 		if (fd < 0)
 			_exit(errno == EACCES ? 77 : 1);
 		send_header(fd, PROTO_MAGIC, PROTO_VERSION, PROTO_OP_RELOAD, 21, 0);
@@ -852,7 +838,7 @@ case_errors(void)
 	daemon_start(&d, dir, model, root ? open_socket : NULL);
 
 	/* 1 bad magic: error (id 0, the header is not trusted), closed. */
-	if ((fd = raw_connect(d.sock)) < 0)
+	if ((fd = test_unix_connect(d.sock)) < 0)
 		fail("connect: %s", strerror(errno));
 	send_header(fd, 0x4C4F4958u, PROTO_VERSION, PROTO_OP_PING, 11, 0);
 	expect_error(fd, 0, PROTO_E_BAD_MAGIC, "bad magic");
@@ -860,7 +846,7 @@ case_errors(void)
 	close(fd);
 
 	/* 2 bad version: closed. */
-	if ((fd = raw_connect(d.sock)) < 0)
+	if ((fd = test_unix_connect(d.sock)) < 0)
 		fail("connect: %s", strerror(errno));
 	send_header(fd, PROTO_MAGIC, 2, PROTO_OP_PING, 12, 0);
 	expect_error(fd, 0, PROTO_E_BAD_VERSION, "bad version");
@@ -868,7 +854,7 @@ case_errors(void)
 	close(fd);
 
 	/* 4 body_len 65537: refused from the header alone, closed. */
-	if ((fd = raw_connect(d.sock)) < 0)
+	if ((fd = test_unix_connect(d.sock)) < 0)
 		fail("connect: %s", strerror(errno));
 	send_header(fd, PROTO_MAGIC, PROTO_VERSION, PROTO_OP_PREDICT, 15, PROTO_MAX_BODY + 1);
 	expect_error(fd, 15, PROTO_E_TOO_LARGE, "body_len 65537");
@@ -876,7 +862,7 @@ case_errors(void)
 	close(fd);
 
 	/* 3 unknown opcode: the connection stays usable. */
-	if ((fd = raw_connect(d.sock)) < 0)
+	if ((fd = test_unix_connect(d.sock)) < 0)
 		fail("connect: %s", strerror(errno));
 	send_header(fd, PROTO_MAGIC, PROTO_VERSION, 0x09, 13, 0);
 	expect_error(fd, 13, PROTO_E_UNKNOWN_OPCODE, "opcode 0x09");
@@ -1001,7 +987,7 @@ case_errors(void)
 	c2 = cl_open(d.sock);
 	if (proto_client_ping(c2) != 0) /* accepted */
 		fail("second connection: PING: %s", proto_client_error(c2));
-	if ((fd = raw_connect(d.sock)) < 0)
+	if ((fd = test_unix_connect(d.sock)) < 0)
 		fail("connect: %s", strerror(errno));
 	expect_error(fd, 0, PROTO_E_OVERLOADED, "third of 2 connections");
 	expect_eof(fd, "after overloaded");
@@ -1101,7 +1087,7 @@ case_load(void)
 	if (pid < 0)
 		fail("fork: %s", strerror(errno));
 	if (pid == 0) {
-		int fd = raw_connect(d.sock);
+		int fd = test_unix_connect(d.sock);
 		uint8_t body[64];
 		struct proto_header h;
 		char err[256];
@@ -1487,7 +1473,7 @@ case_sigterm(void)
 	 * KB each) outgrow the socket buffer, so part of them still waits
 	 * in the daemon's write queue when SIGTERM comes. */
 	for (int i = 0; i < HELD; i++) {
-		if ((held[i] = raw_connect(d.sock)) < 0)
+		if ((held[i] = test_unix_connect(d.sock)) < 0)
 			fail("connect: %s", strerror(errno));
 		bufs[i] = malloc(flen * HELD_FRAMES);
 		if (bufs[i] == NULL)
@@ -1503,7 +1489,7 @@ case_sigterm(void)
 	 * comes; wait until each has had 20 replies. */
 	memset(s, 0, sizeof(s));
 	for (int i = 0; i < STREAMERS; i++) {
-		if ((s[i].fd = raw_connect(d.sock)) < 0)
+		if ((s[i].fd = test_unix_connect(d.sock)) < 0)
 			fail("connect: %s", strerror(errno));
 		s[i].r = &small;
 		if (pthread_create(&s[i].thread, NULL, streamer_run, &s[i]) != 0)

@@ -45,6 +45,7 @@
 #include <unistd.h>
 
 #include "client.h"
+#include "helpers.h"
 #include "proto.h"
 
 #define N_FEATURES 8
@@ -134,24 +135,6 @@ recv_exact(int fd, uint8_t *p, size_t len)
 		len -= (size_t)n;
 	}
 	return 0;
-}
-
-static int
-connect_unix(const char *path)
-{
-	struct sockaddr_un sa;
-	int fd = socket(AF_UNIX, SOCK_STREAM | SOCK_CLOEXEC, 0);
-
-	if (fd < 0)
-		return -1;
-	memset(&sa, 0, sizeof(sa));
-	sa.sun_family = AF_UNIX;
-	snprintf(sa.sun_path, sizeof(sa.sun_path), "%s", path);
-	if (connect(fd, (struct sockaddr *)&sa, sizeof(sa)) != 0) {
-		close(fd);
-		return -1;
-	}
-	return fd;
 }
 
 /* FlashNet-like features: reads and writes of 4 KiB..1 MiB, latencies of
@@ -423,7 +406,7 @@ bench_latency(void)
 		raw_echo(sv[1]);
 	}
 	close(sv[1]);
-	dfd = connect_unix(sock_path);
+	dfd = test_unix_connect(sock_path);
 	if (dfd < 0)
 		die("cannot connect to the daemon");
 
@@ -555,7 +538,7 @@ bench_pipelined(void)
 						 PIPE_COUNT, N_FEATURES) != PIPE_REQ_LEN)
 				die("proto_encode_predict: unexpected length");
 		}
-		fds[t] = connect_unix(sock_path);
+		fds[t] = test_unix_connect(sock_path);
 		if (fds[t] < 0)
 			die("cannot connect to the daemon");
 	}
