@@ -25,6 +25,7 @@ cfg_defaults(struct cfg *c, const char *default_model)
 	c->max_connections = 1024;
 	c->max_output = 1048576;
 	c->idle_timeout = 300;
+	c->drain_timeout = 10;
 }
 
 int
@@ -126,6 +127,14 @@ cfg_set(struct cfg *c, const char *key, const char *value, char *err, size_t err
 			return -1;
 		}
 		c->idle_timeout = (uint32_t)v;
+		return 0;
+	}
+	if (strcmp(key, "drain_timeout") == 0) {
+		if (parse_u64(value, 0, 3600, &v) != 0) {
+			snprintf(err, errlen, "drain_timeout: '%s' is not 0..3600 seconds", value);
+			return -1;
+		}
+		c->drain_timeout = (uint32_t)v;
 		return 0;
 	}
 	snprintf(err, errlen, "unknown key '%s'", key);

@@ -19,6 +19,7 @@ struct cfg {
 	uint32_t max_connections;
 	uint64_t max_output;       /* bytes of replies queued per connection */
 	uint32_t idle_timeout;     /* seconds; 0 never */
+	uint32_t drain_timeout;    /* seconds SIGTERM waits for replies; 0 no limit */
 };
 
 /* The documented defaults; model is the installed default model. */

@@ -16,6 +16,7 @@ static const char serve_usage[] =
 	"usage: iolatd serve [-c FILE] [--socket PATH] [--model FILE] [--log-level L]\n"
 	"                    [--socket-mode MODE] [--socket-group NAME]\n"
 	"                    [--max-connections N] [--max-output BYTES] [--idle-timeout S]\n"
+	"                    [--drain-timeout S]\n"
 	"Serves fast/slow decisions over a Unix socket (iolat-protocol(7)), in the\n"
 	"foreground. Settings come from the config file (default " DEFAULT_CONFIG ",\n"
 	"which may be absent), then from these flags; iolatd.conf(5) has them all.\n"
@@ -36,6 +37,7 @@ cmd_serve(int argc, char **argv)
 		{"max-connections", required_argument, NULL, 'C'},
 		{"max-output", required_argument, NULL, 'O'},
 		{"idle-timeout", required_argument, NULL, 'T'},
+		{"drain-timeout", required_argument, NULL, 'D'},
 		{"help", no_argument, NULL, 'h'},
 		{NULL, 0, NULL, 0},
 	};

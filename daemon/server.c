@@ -34,6 +34,7 @@ struct srv {
 	struct handler handler;
 	struct conn *conns;
 	int draining;
+	uv_timer_t drain; /* SIGTERM's deadline for clients that do not read */
 };
 
 struct conn {
@@ -75,6 +76,9 @@ conn_free_if_done(struct conn *c)
 	if (c->next)
 		c->next->prev = c->prev;
 	c->srv->stats.connections_open--;
+	if (c->srv->draining && c->srv->conns == NULL &&
+	    !uv_is_closing((uv_handle_t *)&c->srv->drain))
+		uv_close((uv_handle_t *)&c->srv->drain, NULL);
 	free(c->in);
 	free(c);
 }
@@ -370,8 +374,31 @@ on_sighup(uv_signal_t *h, int sig)
 	srv_reload(h->data, err, sizeof(err));
 }
 
+/* drain_timeout has passed: a client that does not read its replies must
+ * not hold the daemon past systemd's stop timeout. */
+static void
+on_drain_timeout(uv_timer_t *t)
+{
+	struct srv *s = t->data;
+	size_t n = 0, bytes = 0;
+
+	for (struct conn *c = s->conns; c; c = c->next) {
+		if (c->closing)
+			continue;
+		n++;
+		bytes += c->queued;
+		conn_close(c);
+	}
+	svc_log(4, "drain_timeout (%u s): closed %zu connection%s with %zu bytes of "
+		"replies unread", s->cfg->drain_timeout, n, n == 1 ? "" : "s", bytes);
+	if (!uv_is_closing((uv_handle_t *)t))
+		uv_close((uv_handle_t *)t, NULL);
+}
+
 /* Stop accepting; answer what was received; close each connection once
- * its replies are out. */
+ * its replies are out, or at drain_timeout. Requests still unread in a
+ * socket are not answered: closing over them makes the kernel end that
+ * client's stream with ECONNRESET instead of EOF, which tells it so. */
 static void
 on_sigterm(uv_signal_t *h, int sig)
 {
@@ -391,6 +418,11 @@ on_sigterm(uv_signal_t *h, int sig)
 		if (c->queued == 0)
 			conn_close(c);
 	}
+	if (s->conns == NULL || s->cfg->drain_timeout == 0)
+		uv_close((uv_handle_t *)&s->drain, NULL);
+	else
+		uv_timer_start(&s->drain, on_drain_timeout,
+			       (uint64_t)s->cfg->drain_timeout * 1000, 0);
 }
 
 /* Removes a stale socket at path, never a live one. */
@@ -486,6 +518,8 @@ srv_start(struct srv *s, int listen_fd, char *err, size_t errlen)
 		snprintf(err, errlen, "listen: %s", uv_strerror(rc));
 		return -1;
 	}
+	uv_timer_init(s->loop, &s->drain);
+	s->drain.data = s;
 	uv_signal_init(s->loop, &s->sigterm);
 	uv_signal_init(s->loop, &s->sigint);
 	uv_signal_init(s->loop, &s->sighup);

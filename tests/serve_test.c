@@ -287,10 +287,13 @@ daemon_start(struct daemon *d, const char *dir, const char *model, const char *c
 }
 
 /* Waits for the daemon to exit (its stderr closes), within the deadline;
- * it must exit 0, remove its socket, and have logged no sanitizer report. */
-static void
-daemon_wait(struct daemon *d)
+ * it must exit 0, remove its socket, and have logged no sanitizer report.
+ * Returns its log, which the caller frees. */
+static char *
+daemon_reap(struct daemon *d)
 {
+	char *log;
+
 	int64_t deadline = now_ms() + DEADLINE_MS;
 	int eof = 0, status;
 
@@ -317,8 +320,15 @@ daemon_wait(struct daemon *d)
 		fail("the daemon reported a sanitizer error");
 	}
 	close(d->err_fd);
-	free(d->log);
+	log = d->log;
 	d->log = NULL;
+	return log;
+}
+
+static void
+daemon_wait(struct daemon *d)
+{
+	free(daemon_reap(d));
 }
 
 static void
@@ -1559,6 +1569,60 @@ case_sigterm(void)
 	       (unsigned long long)resets, (long long)(now_ms() - t0));
 }
 
+/* ---- 6. SIGTERM with a client that never reads ----------------------- */
+
+/* Its replies outgrow the socket buffer, so the daemon cannot send them
+ * all; drain_timeout (1 s here) must end the wait, well before the idle
+ * timeout (300 s) that would otherwise hold the daemon. */
+static void
+case_drain_deadline(void)
+{
+	static const char *const extra[] = {"--drain-timeout", "1", NULL};
+	int64_t t0 = now_ms(), t_term;
+	const char *dir = case_dir("drain");
+	struct daemon d;
+	struct rows big;
+	struct model *m = load_model(default_model);
+	const size_t flen = PROTO_HEADER_LEN + 4 + 1024 * NF * 4;
+	uint8_t *buf = malloc(flen * HELD_FRAMES);
+	int fd;
+
+	if (buf == NULL)
+		fail("out of memory");
+	rows_make(&big, 1024, 7, m);
+	daemon_start(&d, dir, default_model, extra);
+	struct proto_client *c = cl_open(d.sock);
+	uint64_t pred0 = stat_of(c, "predictions");
+	if ((fd = test_unix_connect(d.sock)) < 0)
+		fail("connect: %s", strerror(errno));
+	for (uint32_t k = 0; k < HELD_FRAMES; k++)
+		predict_frame(buf + k * flen, flen, k + 1, &big, 0, 1024);
+	write_all_many(&fd, &buf, flen * HELD_FRAMES, 1);
+	wait_stat(c, "predictions", pred0 + (uint64_t)HELD_FRAMES * 1024,
+		  "the silent client's frames");
+	proto_client_close(c);
+	t_term = now_ms();
+	if (kill(d.pid, SIGTERM) != 0)
+		fail("kill: %s", strerror(errno));
+	char *log = daemon_reap(&d); /* fails unless exit 0 within DEADLINE_MS */
+	int64_t waited = now_ms() - t_term;
+	if (waited < 1000)
+		fail("the daemon gave up on the silent client after %lld ms, before "
+		     "drain_timeout (1 s)", (long long)waited);
+	if (log == NULL || strstr(log, "drain_timeout (1 s): closed 1 connection") == NULL)
+		fail("no drain_timeout line in the daemon's log");
+	ok();
+	free(log);
+	close(fd);
+	free(buf);
+	rows_free(&big);
+	model_free(m);
+	printf("serve: drain: SIGTERM with %d KB of replies unread by a silent client: "
+	       "exit 0 after %lld ms (drain_timeout 1 s, idle_timeout 300 s) (%lld ms)\n",
+	       (PROTO_HEADER_LEN + 8 + 2 * 1024) * HELD_FRAMES / 1024,
+	       (long long)waited, (long long)(now_ms() - t0));
+}
+
 int
 main(int argc, char **argv)
 {
@@ -1589,6 +1653,7 @@ main(int argc, char **argv)
 	case_load();
 	case_reload();
 	case_sigterm();
+	case_drain_deadline();
 	test_tmpdir_remove();
 	printf("serve: %d checks passed\n", checks);
 	return 0;

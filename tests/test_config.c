@@ -1,6 +1,8 @@
 /* iolatd serve's settings: the defaults iolatd.conf(5) documents, the
  * file format, and an error naming file and line for each bad value. */
 #include <check.h>
+#include <errno.h>
+#include <stdlib.h>
 #include <stdio.h>
 #include <string.h>
 
@@ -28,6 +30,7 @@ START_TEST(defaults_are_the_documented_ones)
 	ck_assert_uint_eq(c.max_connections, 1024);
 	ck_assert_uint_eq(c.max_output, 1048576);
 	ck_assert_uint_eq(c.idle_timeout, 300);
+	ck_assert_uint_eq(c.drain_timeout, 10);
 }
 END_TEST
 
@@ -46,6 +49,7 @@ START_TEST(file_sets_every_key_with_comments_and_blanks)
 					   "max_connections = 64\n"
 					   "max_output = 131072\n"
 					   "idle_timeout = 0\n"
+					   "drain_timeout = 3600\n"
 					   "# the end"),
 				  0, err, sizeof(err)), 0);
 	ck_assert_str_eq(c.socket, "/tmp/x.sock");
@@ -56,6 +60,7 @@ START_TEST(file_sets_every_key_with_comments_and_blanks)
 	ck_assert_uint_eq(c.max_connections, 64);
 	ck_assert_uint_eq(c.max_output, 131072);
 	ck_assert_uint_eq(c.idle_timeout, 0);
+	ck_assert_uint_eq(c.drain_timeout, 3600);
 }
 END_TEST
 
@@ -100,6 +105,8 @@ START_TEST(bad_lines_are_named_by_file_and_line)
 	assert_line_error("max_output = 100\n", "1: max_output: '100' is not 65552..2^40 bytes");
 	assert_line_error("idle_timeout = 1h\n",
 			  "1: idle_timeout: '1h' is not 0..31536000 seconds");
+	assert_line_error("drain_timeout = 3601\n",
+			  "1: drain_timeout: '3601' is not 0..3600 seconds");
 	assert_line_error("model =\n", "1: model: the path must be 1 to 4095 bytes");
 }
 END_TEST
@@ -132,6 +139,47 @@ START_TEST(flags_override_the_file)
 }
 END_TEST
 
+/* deploy/iolatd.conf lists every key, commented out, with its default:
+ * with the comment marks taken off it must load and change nothing but
+ * the two that show an example instead (socket_group, whose default is
+ * none, and model, whose default depends on the prefix). */
+START_TEST(shipped_example_states_the_defaults)
+{
+	const char *src = getenv("top_srcdir");
+	char path[4096], line[1024], err[256];
+	struct cfg want, got;
+	FILE *in, *out;
+	int keys = 0;
+
+	snprintf(path, sizeof(path), "%s/deploy/iolatd.conf", src && *src ? src : ".");
+	in = fopen(path, "r");
+	ck_assert_msg(in != NULL, "%s: %s", path, strerror(errno));
+	out = fopen(test_tmp_path("example.conf"), "w");
+	ck_assert_ptr_nonnull(out);
+	while (fgets(line, sizeof(line), in)) {
+		/* "#key = value" is a setting; "# words" is prose */
+		if (line[0] == '#' && line[1] != ' ' && line[1] != '\n' && strchr(line, '=')) {
+			fputs(line + 1, out);
+			keys++;
+		}
+	}
+	fclose(in);
+	fclose(out);
+	cfg_defaults(&want, "/usr/share/iolat/iolat-default-int8.h5");
+	got = want;
+	ck_assert_msg(cfg_load(&got, test_tmp_path("example.conf"), 0, err, sizeof(err)) == 0,
+		      "%s", err);
+	ck_assert_int_eq(keys, 9); /* every key cfg_set knows */
+	ck_assert_str_eq(got.socket, want.socket);
+	ck_assert_uint_eq(got.socket_mode, want.socket_mode);
+	ck_assert_int_eq(got.log_level, want.log_level);
+	ck_assert_uint_eq(got.max_connections, want.max_connections);
+	ck_assert_uint_eq(got.max_output, want.max_output);
+	ck_assert_uint_eq(got.idle_timeout, want.idle_timeout);
+	ck_assert_uint_eq(got.drain_timeout, want.drain_timeout);
+}
+END_TEST
+
 Suite *
 config_suite(void)
 {
@@ -145,6 +193,7 @@ config_suite(void)
 	tcase_add_test(tc, bad_lines_are_named_by_file_and_line);
 	tcase_add_test(tc, socket_path_must_fit_sun_path);
 	tcase_add_test(tc, flags_override_the_file);
+	tcase_add_test(tc, shipped_example_states_the_defaults);
 	suite_add_tcase(s, tc);
 	return s;
 }
