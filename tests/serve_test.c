@@ -25,6 +25,7 @@
 #include <time.h>
 #include <unistd.h>
 
+#include "config.h"
 #include "client.h"
 #include "dataset.h"
 #include "helpers.h"
@@ -52,6 +53,7 @@ static int checks;
 struct daemon {
 	pid_t pid;
 	int err_fd; /* read end of its stderr */
+	int activated; /* given its socket as systemd does: not its to remove */
 	char sock[108];
 	char *log;
 	size_t log_len, log_cap;
@@ -219,10 +221,19 @@ try_ping(const char *sock)
 	return rc;
 }
 
-/* Starts iolatd serve on dir/iolatd.sock with model and the extra flags
+/* What systemd hands a socket-activated service: the listening socket as
+ * fd 3 (LISTEN_FDS, LISTEN_PID) and a datagram socket for sd_notify. */
+struct activation {
+	int listen_fd;
+	const char *notify_path;
+};
+
+/* Starts iolatd serve on dir/iolatd.sock (or on act's socket, which is
+ * at dir/iolatd.sock too) with model and the extra flags
  * (NULL-terminated), and returns once the socket answers a PING. */
 static void
-daemon_start(struct daemon *d, const char *dir, const char *model, const char *const *extra)
+daemon_launch(struct daemon *d, const char *dir, const char *model,
+	      const char *const *extra, const struct activation *act)
 {
 	char conf[4200];
 	const char *argv[32];
@@ -230,6 +241,7 @@ daemon_start(struct daemon *d, const char *dir, const char *model, const char *c
 	int64_t deadline;
 
 	memset(d, 0, sizeof(*d));
+	d->activated = act != NULL;
 	snprintf(d->sock, sizeof(d->sock), "%s/iolatd.sock", dir);
 	snprintf(conf, sizeof(conf), "%s/iolatd.conf", dir);
 	write_file(conf, "", 0); /* hermetic: never /etc/iolatd.conf */
@@ -262,6 +274,17 @@ daemon_start(struct daemon *d, const char *dir, const char *model, const char *c
 		unsetenv("LISTEN_PID");
 		unsetenv("LISTEN_FDNAMES");
 		unsetenv("NOTIFY_SOCKET");
+		if (act) {
+			char pid[24];
+			snprintf(pid, sizeof(pid), "%ld", (long)getpid());
+			if (act->listen_fd == 3) /* dup2 would leave it close-on-exec */
+				fcntl(3, F_SETFD, 0);
+			else
+				dup2(act->listen_fd, 3); /* the copy is not close-on-exec */
+			setenv("LISTEN_FDS", "1", 1);
+			setenv("LISTEN_PID", pid, 1);
+			setenv("NOTIFY_SOCKET", act->notify_path, 1);
+		}
 		signal(SIGPIPE, SIG_DFL);
 		sigemptyset(&all);
 		sigprocmask(SIG_SETMASK, &all, NULL);
@@ -284,6 +307,12 @@ daemon_start(struct daemon *d, const char *dir, const char *model, const char *c
 			fail("iolatd serve did not answer a PING within %d ms", DEADLINE_MS);
 	}
 	daemon_read_log(d, 0, &eof);
+}
+
+static void
+daemon_start(struct daemon *d, const char *dir, const char *model, const char *const *extra)
+{
+	daemon_launch(d, dir, model, extra, NULL);
 }
 
 /* Waits for the daemon to exit (its stderr closes), within the deadline;
@@ -313,7 +342,9 @@ daemon_reap(struct daemon *d)
 		     WIFEXITED(status) ? "exit" : "signal",
 		     WIFEXITED(status) ? WEXITSTATUS(status) : WTERMSIG(status));
 	}
-	if (access(d->sock, F_OK) == 0 || errno != ENOENT)
+	if (d->activated && access(d->sock, F_OK) != 0)
+		fail("the daemon removed %s, which systemd owns", d->sock);
+	if (!d->activated && (access(d->sock, F_OK) == 0 || errno != ENOENT))
 		fail("%s still exists after the daemon exited", d->sock);
 	if (d->log && (strstr(d->log, "runtime error") || strstr(d->log, "Sanitizer"))) {
 		fprintf(stderr, "--- iolatd stderr:\n%s---\n", d->log);
@@ -1623,6 +1654,106 @@ case_drain_deadline(void)
 	       (long long)waited, (long long)(now_ms() - t0));
 }
 
+/* ---- 7. systemd: socket activation and sd_notify ---------------------- */
+
+#ifdef HAVE_LIBSYSTEMD
+/* The next sd_notify datagram, within the deadline. */
+static void
+expect_notify(int fd, const char *want, const char *when)
+{
+	struct pollfd p = {.fd = fd, .events = POLLIN};
+	char buf[512];
+	ssize_t n;
+
+	if (poll(&p, 1, DEADLINE_MS) != 1)
+		fail("%s: no sd_notify message within %d ms (expected %s)", when,
+		     DEADLINE_MS, want);
+	n = recv(fd, buf, sizeof(buf) - 1, 0);
+	if (n < 0)
+		fail("recv on the notify socket: %s", strerror(errno));
+	buf[n] = '\0';
+	if (strcmp(buf, want) != 0)
+		fail("%s: sd_notify sent \"%s\", expected \"%s\"", when, buf, want);
+	ok();
+}
+
+static int
+unix_socket_at(const char *path, int type)
+{
+	struct sockaddr_un sa = {.sun_family = AF_UNIX};
+	int fd = socket(AF_UNIX, type | SOCK_CLOEXEC, 0);
+
+	snprintf(sa.sun_path, sizeof(sa.sun_path), "%s", path);
+	if (fd < 0 || bind(fd, (struct sockaddr *)&sa, sizeof(sa)) != 0)
+		fail("bind %s: %s", path, strerror(errno));
+	if (type == SOCK_STREAM && listen(fd, 16) != 0)
+		fail("listen %s: %s", path, strerror(errno));
+	return fd;
+}
+
+/* Started as iolatd.socket starts it: the daemon serves the socket it is
+ * given (ignoring its --socket, here the same path, which it would
+ * otherwise refuse as live), tells systemd READY, RELOADING then READY
+ * around a reload, STOPPING at SIGTERM, and leaves the socket, which is
+ * systemd's, in place. */
+static void
+case_systemd(void)
+{
+	int64_t t0 = now_ms();
+	const char *dir = case_dir("systemd");
+	char sock[4200], notify[4200];
+	struct activation act;
+	struct daemon d;
+
+	snprintf(sock, sizeof(sock), "%s/iolatd.sock", dir);
+	snprintf(notify, sizeof(notify), "%s/notify", dir);
+	act.listen_fd = unix_socket_at(sock, SOCK_STREAM);
+	act.notify_path = notify;
+	int nfd = unix_socket_at(notify, SOCK_DGRAM);
+	daemon_launch(&d, dir, default_model, NULL, &act);
+	expect_notify(nfd, "READY=1", "start");
+	if (strstr(d.log, "on the socket from systemd") == NULL)
+		fail("the daemon did not say it serves the socket from systemd: %s", d.log);
+	ok();
+
+	struct proto_client *c = cl_open(sock);
+	uint32_t gen = (uint32_t)stat_of(c, "model_generation");
+	if (kill(d.pid, SIGHUP) != 0)
+		fail("kill: %s", strerror(errno));
+	expect_notify(nfd, "RELOADING=1", "SIGHUP");
+	expect_notify(nfd, "READY=1", "after the reload");
+	if (stat_of(c, "model_generation") != gen + 1)
+		fail("SIGHUP did not bump the model generation");
+	ok();
+	proto_client_close(c);
+
+	if (kill(d.pid, SIGTERM) != 0)
+		fail("kill: %s", strerror(errno));
+	expect_notify(nfd, "STOPPING=1", "SIGTERM");
+	daemon_wait(&d); /* exit 0, and the socket left in place */
+	/* systemd would start the daemon again on the next connection: the
+	 * socket still takes one. */
+	int again = test_unix_connect(sock);
+	if (again < 0)
+		fail("the activated socket refuses connections after the daemon: %s",
+		     strerror(errno));
+	ok();
+	close(again);
+	close(nfd);
+	close(act.listen_fd);
+	printf("serve: systemd: served the socket it was given, sd_notify READY, RELOADING, "
+	       "READY, STOPPING in that order, exit 0, socket left to systemd (%lld ms)\n",
+	       (long long)(now_ms() - t0));
+}
+#else
+static void
+case_systemd(void)
+{
+	printf("serve: systemd: SKIP: built without libsystemd (no socket activation, "
+	       "no sd_notify)\n");
+}
+#endif
+
 int
 main(int argc, char **argv)
 {
@@ -1654,6 +1785,7 @@ main(int argc, char **argv)
 	case_reload();
 	case_sigterm();
 	case_drain_deadline();
+	case_systemd();
 	test_tmpdir_remove();
 	printf("serve: %d checks passed\n", checks);
 	return 0;
