@@ -1,0 +1,118 @@
+/* kv_stats_json: the handle's counters, then each replica's. */
+#include <inttypes.h>
+#include <stdarg.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include "kv_internal.h"
+
+struct out {
+	char *buf;
+	size_t len, cap;
+	int failed;
+};
+
+static void __attribute__((format(printf, 2, 3)))
+put(struct out *o, const char *fmt, ...)
+{
+	va_list ap;
+	int n;
+
+	for (;;) {
+		size_t room = o->cap - o->len;
+		va_start(ap, fmt);
+		n = vsnprintf(o->buf ? o->buf + o->len : NULL, room, fmt, ap);
+		va_end(ap);
+		if (n < 0) {
+			o->failed = 1;
+			return;
+		}
+		if ((size_t)n < room) {
+			o->len += (size_t)n;
+			return;
+		}
+		size_t cap = (o->cap + (size_t)n + 1) * 2;
+		char *p = realloc(o->buf, cap);
+		if (p == NULL) {
+			o->failed = 1;
+			return;
+		}
+		o->buf = p;
+		o->cap = cap;
+	}
+}
+
+/* A JSON string: quotes, backslashes and control characters escaped. */
+static void
+put_string(struct out *o, const char *s)
+{
+	put(o, "\"");
+	for (; *s; s++) {
+		unsigned char c = (unsigned char)*s;
+		if (c == '"' || c == '\\')
+			put(o, "\\%c", c);
+		else if (c < 0x20)
+			put(o, "\\u%04x", c);
+		else
+			put(o, "%c", c);
+	}
+	put(o, "\"");
+}
+
+char *
+kv_stats_json(kv_t *kv)
+{
+	struct out o = {NULL, 0, 0, 0};
+	uint32_t p50[KV_REPLICAS], p95[KV_REPLICAS], p99[KV_REPLICAS];
+	char *pred = NULL;
+
+	if (kv_handle_check(kv, NULL) != 0)
+		return NULL;
+	for (int r = 0; r < KV_REPLICAS; r++) {
+		p50[r] = kv_replica_percentile(kv, r, 50);
+		p95[r] = kv_replica_percentile(kv, r, 95);
+		p99[r] = kv_replica_percentile(kv, r, 99);
+	}
+	if (kv->pred)
+		pred = kv_predictor_json(kv->pred);
+	pthread_mutex_lock(&kv->lock);
+	put(&o, "{\"policy\": \"%s\", \"reads\": %" PRIu64 ", \"reroutes\": %" PRIu64
+		", \"predicted_slow\": %" PRIu64 ", \"hedged_reads\": %" PRIu64
+		", \"hedge_wins\": %" PRIu64 ", \"predictor_errors\": %" PRIu64
+		", \"predictor\": %s, \"replicas\": [",
+	    kv_policy_name(kv->policy), kv->reads, kv->reroutes, kv->predicted_slow, kv->hedges,
+	    kv->hedge_wins, kv->predictor_errors, pred ? pred : "null");
+	for (int r = 0; r < KV_REPLICAS; r++) {
+		const struct kv_replica *rep = &kv->rep[r];
+		put(&o, "%s{\"replica\": %d, \"path\": ", r ? ", " : "", r);
+		put_string(&o, rep->path);
+		put(&o, ", \"state\": \"%s\", \"error\": ",
+		    rep->db && !rep->error[0] ? "ok" : "failed");
+		if (rep->error[0])
+			put_string(&o, rep->error);
+		else
+			put(&o, "null");
+		put(&o, ", \"reads\": %" PRIu64 ", \"read_errors\": %" PRIu64
+			", \"not_found\": %" PRIu64 ", \"puts\": %" PRIu64 ", \"deletes\": %" PRIu64
+			", \"write_errors\": %" PRIu64 ", \"outstanding\": %" PRIu64
+			", \"predicted_slow\": %" PRIu64 ", \"probes\": %" PRIu64
+			", \"hedged_to\": %" PRIu64 ", \"read_us_avg\": %" PRIu64
+			", \"read_us_p50\": %u, \"read_us_p95\": %u, \"read_us_p99\": %u"
+			", \"history\": {\"latency_us\": [%d, %d, %d], \"throughput\": [%d, %d, %d]}}",
+		    rep->reads, rep->read_errors, rep->not_found, rep->puts, rep->deletes,
+		    rep->put_errors, rep->outstanding, rep->predicted_slow, rep->probes,
+		    rep->hedged_to,
+		    rep->reads > rep->read_errors ? rep->read_us_total / (rep->reads - rep->read_errors) : 0,
+		    p50[r], p95[r], p99[r], rep->hist.latency_us[0], rep->hist.latency_us[1],
+		    rep->hist.latency_us[2], rep->hist.throughput[0], rep->hist.throughput[1],
+		    rep->hist.throughput[2]);
+	}
+	put(&o, "]}");
+	pthread_mutex_unlock(&kv->lock);
+	free(pred);
+	if (o.failed) {
+		free(o.buf);
+		return NULL;
+	}
+	return o.buf;
+}
