@@ -316,8 +316,12 @@ write_all(kv_t *kv, const void *key, size_t klen, const void *val, size_t vlen,
 	}
 	if (failed == 0)
 		return 0;
-	kv_set_error(err, "%s %s on %d of 3 replicas; %s", is_delete ? "delete" : "put",
-		     done ? "done only" : "failed", done, msg);
+	if (done == 0)
+		kv_set_error(err, "%s failed on every replica; %s", is_delete ? "delete" : "put",
+			     msg);
+	else
+		kv_set_error(err, "%s done on only %d of 3 replicas; %s",
+			     is_delete ? "delete" : "put", done, msg);
 	return -1;
 }
 
@@ -358,8 +362,10 @@ xorshift(uint64_t *s)
 /* The replica a read goes to under the predict policy: the first, from
  * the primary on, not predicted slow; the primary (first in service)
  * when all are. A replica passed over KV_PROBE_AFTER times in a row is
- * read without asking, or its history, frozen at slow, would keep it out
- * for ever. */
+ * read although predicted slow (a probe), or its history, frozen at
+ * slow, would keep it out for ever. All replicas in service are asked in
+ * one call: one PREDICT frame through iolatd, three ~30 ns evaluations
+ * in process. */
 static int
 route_predict(kv_t *kv, const int *order, int n)
 {
@@ -368,23 +374,10 @@ route_predict(kv_t *kv, const int *order, int n)
 	int chosen = -1;
 
 	pthread_mutex_lock(&kv->lock);
-	for (int i = 0; i < n; i++) {
-		struct kv_replica *rep = &kv->rep[order[i]];
-		if (rep->slow_streak >= KV_PROBE_AFTER) {
-			rep->slow_streak = 0;
-			rep->probes++;
-			chosen = order[i];
-			break;
-		}
-		feat_vector(&rep->hist, 1, KV_READ_SIZE, f[i]);
-	}
+	for (int i = 0; i < n; i++)
+		feat_vector(&kv->rep[order[i]].hist, 1, KV_READ_SIZE, f[i]);
 	pthread_mutex_unlock(&kv->lock);
-	if (chosen >= 0 && chosen == order[0])
-		return chosen;
-	if (chosen >= 0) /* a probe beyond the first: ask about those before it */
-		for (n = 0; order[n] != chosen; n++)
-			;
-	if (n > 0 && kv_predictor_decide(kv->pred, (const int32_t (*)[FEAT_N])f, n, slow) != 0) {
+	if (kv_predictor_decide(kv->pred, (const int32_t (*)[FEAT_N])f, n, slow) != 0) {
 		pthread_mutex_lock(&kv->lock);
 		kv->predictor_errors++;
 		pthread_mutex_unlock(&kv->lock);
@@ -393,17 +386,30 @@ route_predict(kv_t *kv, const int *order, int n)
 	pthread_mutex_lock(&kv->lock);
 	for (int i = 0; i < n; i++) {
 		struct kv_replica *rep = &kv->rep[order[i]];
-		if (!slow[i]) {
-			chosen = order[i];
-			rep->slow_streak = 0;
-			break;
+		if (slow[i]) {
+			rep->predicted_slow++;
+			kv->predicted_slow++;
 		}
-		rep->predicted_slow++;
-		rep->slow_streak++;
-		kv->predicted_slow++;
+	}
+	for (int i = 0; i < n && chosen < 0; i++) {
+		struct kv_replica *rep = &kv->rep[order[i]];
+		if (slow[i] && rep->slow_streak >= KV_PROBE_AFTER) {
+			rep->probes++;
+			chosen = order[i];
+		} else if (!slow[i]) {
+			chosen = order[i];
+		}
 	}
 	if (chosen < 0)
 		chosen = order[0];
+	/* Those before the chosen one were passed over; it was read. */
+	for (int i = 0; i < n; i++) {
+		if (order[i] == chosen) {
+			kv->rep[order[i]].slow_streak = 0;
+			break;
+		}
+		kv->rep[order[i]].slow_streak++;
+	}
 	if (chosen != order[0])
 		kv->reroutes++;
 	pthread_mutex_unlock(&kv->lock);

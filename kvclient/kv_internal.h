@@ -44,10 +44,11 @@ struct kv_replica {
 	uint32_t ring[KV_RING]; /* latencies, us */
 	uint32_t ring_n;        /* entries filled, up to KV_RING */
 	uint32_t ring_pos;
-	uint32_t slow_streak;   /* times in a row predicted slow and passed over */
+	uint32_t slow_streak;   /* reads in a row that passed it over as slow */
 	uint64_t outstanding;
 	uint64_t reads, read_errors, not_found, puts, put_errors, deletes;
-	uint64_t predicted_slow, probes, hedged_to;
+	uint64_t predicted_slow; /* predictions of slow, read or not */
+	uint64_t probes, hedged_to;
 	uint64_t read_us_total;
 	FILE *log;              /* PREFIX.rN.trace, or NULL */
 };

@@ -10,6 +10,8 @@
 #include "model_file.h"
 
 #define RECONNECT_NS 1000000000u /* at most one reconnect a second */
+#define ANSWER_MS 100 /* a daemon slower than this is treated as down:
+		       * the read must not wait on it */
 
 struct kv_predictor {
 	struct model *model;        /* in process */
@@ -39,6 +41,7 @@ kv_predictor_open(const char *model, const char *daemon, char **err)
 			kv_set_error(err, "predictor: iolatd at %s: %s", daemon, e);
 			goto fail;
 		}
+		proto_client_set_timeout(p->client, ANSWER_MS);
 		p->last_connect_ns = kv_now_ns();
 		return p;
 	}
@@ -78,6 +81,8 @@ decide_daemon(struct kv_predictor *p, const int32_t (*features)[FEAT_N], int n,
 		p->client = proto_client_connect(p->path, e);
 		if (p->client == NULL)
 			snprintf(p->last_error, sizeof(p->last_error), "%s", e);
+		else
+			proto_client_set_timeout(p->client, ANSWER_MS);
 	}
 	if (p->client != NULL) {
 		rc = proto_client_predict(p->client, &features[0][0], (uint16_t)n, FEAT_N, slow,
