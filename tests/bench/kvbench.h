@@ -33,8 +33,11 @@ struct emu {
 	uint64_t n;       /* the current read: set by the benchmark, read by the hook */
 	double scale;
 	int oracle;       /* every replica takes the lowest of the three at n */
-	int8_t *served;   /* if set: the first replica read at each n (else -1) */
-	uint64_t *delay_ns; /* if set: the delay the first read at each n took */
+	/* If set (not for hedge, whose two reads may race): the replica the
+	 * read at n went to (-1 before) and the delay it took (UINT64_MAX
+	 * before). */
+	int8_t *served;
+	uint64_t *delay_ns;
 };
 
 int emu_drive_load(const char *path, struct emu_drive *d, char *err, size_t errlen);
@@ -131,7 +134,9 @@ struct row {
 
 /* Fills the latency columns from ns[0..n) (sorts ns). */
 void row_fill(struct row *r, const char *policy, uint64_t *ns, size_t n);
-void table_print(FILE *f, const struct row *rows, int n, double scale);
+void table_print(FILE *f, const struct row *rows, int n);
+/* The latency columns x scale, in ms: the drive's time. */
+void table_print_ms(FILE *f, const struct row *rows, int n, double scale);
 void row_json(FILE *f, const struct row *r);
 
 /* --- kvbench_diag.c: why predict does what it does ------------------ */

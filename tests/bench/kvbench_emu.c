@@ -90,10 +90,9 @@ emu_delay(void *ctx, int r)
 			us = v < us ? v : us;
 		}
 	uint64_t ns = (uint64_t)((double)us * 1000.0 / e->scale);
-	if (e->served != NULL && e->served[n] < 0) {
+	if (e->served != NULL && e->served[n] < 0)
 		e->served[n] = (int8_t)r;
-		if (e->delay_ns != NULL)
-			e->delay_ns[n] = ns;
-	}
+	if (e->delay_ns != NULL && e->delay_ns[n] == UINT64_MAX)
+		e->delay_ns[n] = ns;
 	return ns;
 }

@@ -43,7 +43,7 @@ row_fill(struct row *r, const char *policy, uint64_t *ns, size_t n)
 }
 
 void
-table_print(FILE *f, const struct row *rows, int n, double scale)
+table_print(FILE *f, const struct row *rows, int n)
 {
 	fprintf(f, "  %-8s %8s %9s %9s %9s %9s %9s %7s %9s\n", "policy", "reads", "avg_us",
 		"p50_us", "p95_us", "p99_us", "p99.9_us", "extra%", "rerouted%");
@@ -53,10 +53,11 @@ table_print(FILE *f, const struct row *rows, int n, double scale)
 			r->policy, (unsigned long long)r->reads, r->avg_us, r->p50_us, r->p95_us,
 			r->p99_us, r->p999_us, r->extra_pct, r->reroute_pct);
 	}
-	if (scale <= 1.0)
-		return;
-	fprintf(f, "  the same x %g, in drive ms (RocksDB's own microseconds scaled up too):\n",
-		scale);
+}
+
+void
+table_print_ms(FILE *f, const struct row *rows, int n, double scale)
+{
 	fprintf(f, "  %-8s %8s %9s %9s %9s %9s %9s\n", "policy", "", "avg_ms", "p50_ms",
 		"p95_ms", "p99_ms", "p99.9_ms");
 	for (int i = 0; i < n; i++) {
