@@ -104,6 +104,7 @@ void kv_counts_get(kv_t *kv, struct kv_counts *c);
 struct overhead {
 	double primary_ns, predict_ns; /* averages per read */
 	double diff_ns, ci95_ns;       /* mean of the pairs' differences, and its CI */
+	double median_diff_ns;         /* their median */
 	size_t pairs, block;
 };
 int overhead_run(kv_t *kv, const struct store *s, const uint32_t *seq, size_t n_seq,
