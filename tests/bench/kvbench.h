@@ -13,6 +13,9 @@
 
 /* --- kvbench_emu.c: device emulation -------------------------------- */
 
+/* The drives: a replayed trace per replica, in ../shared/data. */
+extern const char *const emu_drive_names[KV_REPLICAS];
+
 /* One replica's drive: the latencies (us) of a replayed trace's reads
  * (io_type 1), in trace order. */
 struct emu_drive {
@@ -163,5 +166,68 @@ void diag_routing(struct diag *d, const struct emu *e, const int8_t *served_p,
 		  const int8_t *served_q, size_t n);
 void diag_print(FILE *f, const struct diag *d);
 void diag_json(FILE *f, const struct diag *d);
+
+/* --- kvbench.c and its parts: the run --------------------------------- */
+
+#define KB_BLOCK 1000               /* reads per block of the cost measurement */
+#define KB_OVERHEAD_TARGET_NS 500.0 /* issue 5: the predictor's cost per read */
+
+struct args {
+	uint32_t keys;
+	size_t reads, warmup, real_reads, pairs;
+	double scale;
+	uint64_t seed;
+	const char *train_flags, *iolatd, *traces, *json, *model;
+	int dev, emulation, real;
+};
+
+struct target {
+	const char *what;
+	int met;
+};
+
+/* What one run found, for the JSON at the end. */
+struct results {
+	int emulated, real;
+	struct row emu_rows[KB_COPIES], drive_rows[KB_COPIES - 1], real_rows[4];
+	int n_emu, n_real;
+	struct row warm, overshoot;
+	struct train_run train;
+	struct diag diag;
+	struct kv_counts emu_counts[KB_COPIES];
+	struct overhead oh;
+	char real_model[4200];
+	struct target targets[8];
+	int n_targets;
+};
+
+/* The issue's targets, printed met or NOT met. */
+void results_target(struct results *res, const char *what, int met);
+
+/* A policy of a measured phase: the library's, or the oracle (primary
+ * routing, every replica taking the lowest emulated latency at n). */
+struct spec {
+	const char *name, *policy;
+	int oracle;
+};
+
+/* One measured phase: every spec on its own copy of the store and a fresh
+ * handle, side by side on one sequence. Fills rows and counts, and ns0
+ * (if not NULL) with the first lane's times in read order. With emus,
+ * lane i runs on emus[i] (the caller may set served and delay_ns there). */
+int phase_measure(const struct store *s, const struct spec *sp, int n_sp, const char *model,
+		  const uint32_t *seq, size_t n, struct emu *emus, struct row *rows,
+		  struct kv_counts *counts, uint64_t *ns0);
+
+/* kvbench_emulation.c: warm-up, closed loop, measured phase, targets.
+ * Returns 0 (also when the traces are absent: skipped) or -1. */
+int emulation_run(const struct args *a, const struct store *s, const char *dir,
+		  struct results *res);
+
+/* kvbench_real.c: the policies on plain reads, and the predictor's cost. */
+int real_run(const struct args *a, const struct store *s, struct results *res);
+
+/* kvbench_json.c: everything found, as one JSON object. */
+void json_print(FILE *f, const struct args *a, const struct results *res);
 
 #endif

@@ -224,6 +224,47 @@ kv_counts_get(kv_t *kv, struct kv_counts *c)
 	pthread_mutex_unlock(&kv->lock);
 }
 
+int
+phase_measure(const struct store *s, const struct spec *sp, int n_sp, const char *model,
+	      const uint32_t *seq, size_t n, struct emu *emus, struct row *rows,
+	      struct kv_counts *counts, uint64_t *ns0)
+{
+	struct lane lanes[KB_COPIES];
+	int rc = -1, i;
+
+	memset(lanes, 0, sizeof(lanes));
+	for (i = 0; i < n_sp; i++) {
+		int pred = strcmp(sp[i].policy, "predict") == 0;
+		lanes[i].ns = malloc(n * sizeof(uint64_t));
+		lanes[i].kv = store_open(s, i, sp[i].policy, pred ? model : NULL, NULL);
+		if (lanes[i].ns == NULL || lanes[i].kv == NULL)
+			goto out;
+		if (emus != NULL) {
+			lanes[i].e = &emus[i];
+			emus[i].oracle = sp[i].oracle;
+			kvi_set_delay(lanes[i].kv, emu_delay, &emus[i]);
+		}
+	}
+	if (lanes_run(lanes, n_sp, s, seq, n) != 0)
+		goto out;
+	if (ns0 != NULL)
+		memcpy(ns0, lanes[0].ns, n * sizeof(uint64_t));
+	for (i = 0; i < n_sp; i++) {
+		kv_counts_get(lanes[i].kv, &counts[i]);
+		row_fill(&rows[i], sp[i].name, lanes[i].ns, n);
+		rows[i].extra_pct = 100.0 * (double)counts[i].hedges / (double)n;
+		rows[i].reroute_pct = 100.0 * (double)counts[i].reroutes / (double)n;
+	}
+	rc = 0;
+out:
+	for (i = 0; i < n_sp; i++) {
+		if (lanes[i].kv != NULL)
+			kv_close(lanes[i].kv);
+		free(lanes[i].ns);
+	}
+	return rc;
+}
+
 /* ns for `block` reads from seq[*pos...], wrapping. */
 static int
 time_block(kv_t *kv, const struct store *s, const uint32_t *seq, size_t n_seq, size_t *pos,
