@@ -41,6 +41,16 @@ struct emu {
 	 * before). */
 	int8_t *served;
 	uint64_t *delay_ns;
+	/* If set (for hedge): the first two reads at each n, in the order
+	 * they reached the drive. */
+	struct emu_pair *pair;
+	unsigned reads_at_n; /* reads that have reached the drive at the current n */
+};
+
+struct emu_pair {
+	uint64_t delay[2]; /* ns */
+	uint64_t at[2];    /* when it reached the drive, CLOCK_MONOTONIC ns */
+	unsigned count;
 };
 
 int emu_drive_load(const char *path, struct emu_drive *d, char *err, size_t errlen);
@@ -48,6 +58,9 @@ void emu_drive_free(struct emu_drive *d);
 /* The slice [from, to) (fractions of the reads) of each drive. */
 void emu_timeline(struct emu *e, const struct emu_drive *d, double from, double to,
 		  uint64_t total, double scale);
+/* The drive's time of a hedged read at n: from the first read reaching
+ * its drive to the first answer, thread wake-ups left out. */
+uint64_t emu_pair_ns(const struct emu_pair *p);
 /* Unscaled latency (us) of replica r at read n. */
 uint32_t emu_us(const struct emu *e, int r, uint64_t n);
 void emu_set(struct emu *e, uint64_t n);
@@ -189,7 +202,7 @@ struct target {
 /* What one run found, for the JSON at the end. */
 struct results {
 	int emulated, real;
-	struct row emu_rows[KB_COPIES], drive_rows[KB_COPIES - 1], real_rows[4];
+	struct row emu_rows[KB_COPIES], drive_rows[KB_COPIES], real_rows[4];
 	int n_emu, n_real;
 	struct row warm, overshoot;
 	struct train_run train;

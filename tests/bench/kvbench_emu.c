@@ -68,7 +68,21 @@ emu_us(const struct emu *e, int r, uint64_t n)
 void
 emu_set(struct emu *e, uint64_t n)
 {
+	__atomic_store_n(&e->reads_at_n, 0, __ATOMIC_RELAXED);
 	__atomic_store_n(&e->n, n, __ATOMIC_RELEASE);
+}
+
+uint64_t
+emu_pair_ns(const struct emu_pair *p)
+{
+	uint64_t second;
+
+	if (p->count < 2)
+		return p->delay[0];
+	/* the slots are taken before the clock is read: a near tie may come
+	 * out reversed by a few ns */
+	second = (p->at[1] > p->at[0] ? p->at[1] - p->at[0] : 0) + p->delay[1];
+	return second < p->delay[0] ? second : p->delay[0];
 }
 
 /* Called by the library after the real get, possibly on a hedge worker
@@ -94,5 +108,14 @@ emu_delay(void *ctx, int r)
 		e->served[n] = (int8_t)r;
 	if (e->delay_ns != NULL && e->delay_ns[n] == UINT64_MAX)
 		e->delay_ns[n] = ns;
+	if (e->pair != NULL) {
+		/* two threads may be here at once: each takes its own slot */
+		unsigned k = __atomic_fetch_add(&e->reads_at_n, 1, __ATOMIC_ACQ_REL);
+		if (k < 2) {
+			e->pair[n].delay[k] = ns;
+			e->pair[n].at[k] = kv_now_ns();
+			__atomic_add_fetch(&e->pair[n].count, 1, __ATOMIC_RELEASE);
+		}
+	}
 	return ns;
 }

@@ -42,7 +42,7 @@ json_print(FILE *f, const struct args *a, const struct results *res)
 		fprintf(f, ", \"seconds\": %.2f},\n  \"policies\": ", res->train.calib_s);
 		json_rows(f, res->emu_rows, res->n_emu);
 		fprintf(f, ",\n  \"drive_only_scaled\": ");
-		json_rows(f, res->drive_rows, KB_COPIES - 1);
+		json_rows(f, res->drive_rows, KB_COPIES);
 		fprintf(f, ",\n  \"hedged_reads\": %llu, \"hedge_wins\": %llu, \"predicted_slow\": %llu,"
 			" \"probes\": %llu, \"probe_after\": %d,\n  \"diagnosis\": ",
 			(unsigned long long)res->emu_counts[2].hedges,
