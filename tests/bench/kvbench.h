@@ -165,6 +165,7 @@ struct diag {
 	double fpr, fnr, slow_pct;
 	/* the predict phase's routing */
 	uint64_t reroutes, reroute_better, reroute_worse, primary_slow, slow_avoided;
+	uint64_t served_slow; /* predict's reads that still met a slow drive */
 	double reroute_gain_us; /* mean over reroutes of primary's minus served's latency */
 };
 

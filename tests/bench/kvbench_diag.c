@@ -86,6 +86,7 @@ diag_routing(struct diag *d, const struct emu *e, const int8_t *served_p,
 		uint32_t lp = emu_us(e, p, i), lq = emu_us(e, q, i);
 		int slow = (double)lp / e->scale > d->threshold_us[p];
 		d->primary_slow += (uint64_t)slow;
+		d->served_slow += (double)lq / e->scale > d->threshold_us[q];
 		if (q == p)
 			continue;
 		d->reroutes++;
@@ -114,9 +115,12 @@ diag_print(FILE *f, const struct diag *d)
 		(unsigned long long)fast_rerouted,
 		fast ? 100.0 * (double)fast_rerouted / (double)fast : 0);
 	fprintf(f, "  rerouted to a faster drive %llu, slower %llu; mean gain %.0f drive us "
-		"per reroute (unscaled)\n",
+		"per reroute (unscaled);\n  predict still read a slow drive at %llu reads "
+		"(%.1f%%; primary: %.1f%%)\n",
 		(unsigned long long)d->reroute_better, (unsigned long long)d->reroute_worse,
-		d->reroute_gain_us);
+		d->reroute_gain_us, (unsigned long long)d->served_slow,
+		d->n ? 100.0 * (double)d->served_slow / (double)d->n : 0,
+		d->n ? 100.0 * (double)d->primary_slow / (double)d->n : 0);
 }
 
 void
@@ -125,9 +129,10 @@ diag_json(FILE *f, const struct diag *d)
 	fprintf(f, "{\"thresholds_us\": [%u, %u, %u], \"model_slow_pct\": %.3f, "
 		"\"model_fpr\": %.4f, \"model_fnr\": %.4f, \"reroutes\": %llu, "
 		"\"primary_slow\": %llu, \"slow_rerouted\": %llu, \"reroute_better\": %llu, "
-		"\"reroute_worse\": %llu, \"reroute_gain_drive_us\": %.1f}",
+		"\"reroute_worse\": %llu, \"reroute_gain_drive_us\": %.1f, \"predict_slow_reads\": %llu}",
 		d->threshold_us[0], d->threshold_us[1], d->threshold_us[2], d->slow_pct, d->fpr,
 		d->fnr, (unsigned long long)d->reroutes, (unsigned long long)d->primary_slow,
 		(unsigned long long)d->slow_avoided, (unsigned long long)d->reroute_better,
-		(unsigned long long)d->reroute_worse, d->reroute_gain_us);
+		(unsigned long long)d->reroute_worse, d->reroute_gain_us,
+		(unsigned long long)d->served_slow);
 }
