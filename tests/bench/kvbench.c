@@ -4,7 +4,11 @@
  * Setup: three RocksDB replicas in a fresh temporary directory, N keys
  * of 16 bytes with values of 100..1000 bytes; one sequence of reads with
  * keys drawn uniformly (fixed seed) that every policy reads in the same
- * order. Every read is checked against the value put.
+ * order. Every read is checked against the value put. Side by side: each
+ * policy has its own handle on its own copy of the store (a RocksDB
+ * checkpoint), and read i is done on every handle in turn before read
+ * i + 1 (a hedge's slower read awaited), so that a noisy moment of the
+ * shared machine falls on every policy alike.
  *
  * 1. Device emulation (default): replica r adds to each real RocksDB
  *    read the latency of one real drive, a replayed trace of
