@@ -73,9 +73,8 @@ stat_span(const char *json, int replica, const char **from, const char **to)
 	return 0;
 }
 
-/* The first character of name's value in [from, to), or NULL. */
-static const char *
-find_value(const char *json, int replica, const char *name)
+const char *
+kvt_stat_value(const char *json, int replica, const char *name)
 {
 	const char *from, *to, *p;
 	char pat[128];
@@ -92,7 +91,7 @@ find_value(const char *json, int replica, const char *name)
 long long
 kvt_stat(const char *json, int replica, const char *name)
 {
-	const char *v = find_value(json, replica, name);
+	const char *v = kvt_stat_value(json, replica, name);
 	char *end;
 	long long n;
 
@@ -105,7 +104,7 @@ kvt_stat(const char *json, int replica, const char *name)
 int
 kvt_stat_list(const char *json, int replica, const char *name, long long *out, int n)
 {
-	const char *v = find_value(json, replica, name);
+	const char *v = kvt_stat_value(json, replica, name);
 	char *end;
 
 	if (v == NULL || *v != '[')
@@ -125,7 +124,7 @@ kvt_stat_list(const char *json, int replica, const char *name, long long *out, i
 int
 kvt_stat_str(const char *json, int replica, const char *name, char *out, size_t cap)
 {
-	const char *v = find_value(json, replica, name);
+	const char *v = kvt_stat_value(json, replica, name);
 	size_t n = 0;
 
 	if (v == NULL || *v != '"' || cap == 0)

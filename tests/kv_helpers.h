@@ -20,6 +20,11 @@ const char *kvt_replica_path(const char *dir, int r);
  * the key, mod 3: the replica DESIGN.md makes its primary. */
 int kvt_primary(const void *key, size_t klen);
 
+/* Where the value of "name" starts in kv_stats_json's text: in the
+ * top-level object when replica < 0, else in the object of that replica;
+ * NULL when the key is absent there. */
+const char *kvt_stat_value(const char *json, int replica, const char *name);
+
 /* The integer value of "name" in kv_stats_json's text: in the top-level
  * object when replica < 0, else in the object of that replica. -1 when
  * the key is absent or not a number. */
