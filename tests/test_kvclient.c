@@ -6,6 +6,7 @@
 #define _GNU_SOURCE
 #include <check.h>
 #include <pthread.h>
+#include <stdatomic.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -703,6 +704,58 @@ START_TEST(a_daemon_that_stops_answering_delays_a_read_not_blocks_it)
 }
 END_TEST
 
+/* kv_stats_json on one thread while reads on another ask the daemon,
+ * which goes away half-way: every stats text is JSON, every read
+ * answers. (The ThreadSanitizer build also sees the predictor's state
+ * read under its lock.) */
+struct stats_reader {
+	kv_t *kv;
+	atomic_int stop;
+	int texts, bad;
+};
+
+static void *
+read_stats(void *arg)
+{
+	struct stats_reader *sr = arg;
+
+	while (!atomic_load(&sr->stop)) {
+		char *s = kv_stats_json(sr->kv);
+		if (s == NULL || !kvt_json_valid(s) || strstr(s, "\"kind\": \"iolatd\"") == NULL)
+			sr->bad++;
+		sr->texts++;
+		kv_free(s);
+	}
+	return NULL;
+}
+
+START_TEST(stats_from_another_thread_while_reads_ask_the_daemon)
+{
+	struct kvt_pred *pred = start_pred(NULL);
+	kv_t *kv = open_kv_daemon("d", test_tmp_path("pred.sock"));
+	struct stats_reader sr = {.kv = kv};
+	pthread_t t;
+
+	put_ok(kv, "k", 1, "v", 1);
+	ck_assert_int_eq(pthread_create(&t, NULL, read_stats, &sr), 0);
+	for (int i = 0; i < 200; i++) {
+		if (i == 100)
+			kvt_pred_stop(pred);
+		get_equals(kv, "k", 1, "v", 1);
+	}
+	atomic_store(&sr.stop, 1);
+	pthread_join(t, NULL);
+	ck_assert_int_eq(sr.bad, 0);
+	ck_assert_int_gt(sr.texts, 0);
+	char *s = stats(kv);
+	stat_eq(s, -1, "reads", 200);
+	stat_eq(s, -1, "predictor_errors", 100);
+	kv_free(s);
+	kv_close(kv);
+	kvt_pred_free(pred);
+}
+END_TEST
+
 /* ---- stats ------------------------------------------------------------- */
 
 START_TEST(json_checker_tells_json_from_not)
@@ -918,6 +971,11 @@ START_TEST(bad_keys_are_refused_by_put_get_and_delete)
 	ck_assert_int_eq(kv_delete(kv, big, KV_MAX_KEY + 1, &err), -1);
 	assert_error_has(err, "key of 65537 bytes");
 	kv_free(err);
+	/* err NULL: the same refusals, no message */
+	ck_assert_int_eq(kv_put(kv, NULL, 1, "v", 1, NULL), -1);
+	ck_assert_int_eq(kv_get(kv, "k", 0, &v, &len, NULL), -1);
+	ck_assert_int_eq(kv_delete(kv, big, KV_MAX_KEY + 1, NULL), -1);
+	ck_assert_int_eq(kv_get(kv, "k", 1, NULL, NULL, NULL), -1);
 
 	/* nothing reached a replica */
 	char *s = stats(kv);
@@ -1281,6 +1339,7 @@ kvclient_suite(void)
 	tcase_add_test(tc, a_replica_passed_over_8_times_is_probed);
 	tcase_add_test(tc, reads_go_on_when_the_daemon_is_gone);
 	tcase_add_test(tc, a_daemon_that_stops_answering_delays_a_read_not_blocks_it);
+	tcase_add_test(tc, stats_from_another_thread_while_reads_ask_the_daemon);
 	suite_add_tcase(s, tc);
 
 	tc = tcase_create("stats_and_log");
