@@ -84,6 +84,9 @@ int kv_handle_check(kv_t *kv, char **err);
 
 /* now, CLOCK_MONOTONIC, in ns */
 uint64_t kv_now_ns(void);
+/* The latency of an I/O from t0 to t1 (ns) in whole us, at least 1: the
+ * one figure both the history and the read log record. */
+uint64_t kv_latency_us(uint64_t t0, uint64_t t1);
 
 /* Sets *err (freeing an earlier message) to a malloc'ed printf text. */
 void kv_set_error(char **err, const char *fmt, ...)

@@ -40,7 +40,7 @@ kv_log_io(struct kv *kv, int r, uint64_t t0, uint64_t t1, int io_type, uint64_t 
 	done_us = (t1 - kv->t_open_ns) / 1000;
 	pthread_mutex_lock(&kv->log_lock);
 	fprintf(f, "%" PRIu64 ".%03u,%" PRIu64 ",%d,%" PRIu64 ",0,%" PRIu64 ".%03u,%" PRIu64 "\n",
-		done_us / 1000, (unsigned)(done_us % 1000), (t1 - t0) / 1000, io_type, size,
+		done_us / 1000, (unsigned)(done_us % 1000), kv_latency_us(t0, t1), io_type, size,
 		sub_us / 1000, (unsigned)(sub_us % 1000), size);
 	pthread_mutex_unlock(&kv->log_lock);
 }

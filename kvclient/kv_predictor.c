@@ -130,11 +130,18 @@ kv_predictor_json(struct kv_predictor *p)
 		if ((unsigned char)*c >= 0x20)
 			buf[n++] = *c;
 	}
-	if (p->model)
+	if (p->model) {
 		snprintf(buf + n, sizeof(buf) - n, "\"}");
-	else
+	} else {
+		/* a read on another thread may be changing both: wait for it
+		 * (at most one answer's timeout) */
+		pthread_mutex_lock(&p->lock);
+		int connected = p->client != NULL;
+		uint32_t generation = p->generation;
+		pthread_mutex_unlock(&p->lock);
 		snprintf(buf + n, sizeof(buf) - n, "\", \"connected\": %s, \"model_generation\": %u}",
-			 p->client ? "true" : "false", p->generation);
+			 connected ? "true" : "false", generation);
+	}
 	return strdup(buf);
 }
 

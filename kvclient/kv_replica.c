@@ -120,10 +120,14 @@ emulate_device(struct kv *kv, int r)
 	}
 }
 
-static uint64_t
-us_between(uint64_t t0, uint64_t t1)
+/* Rounded up: an I/O that completed took at least 1 us, and a latency of
+ * 0 means "not measured" in the trace format (raw traces). */
+uint64_t
+kv_latency_us(uint64_t t0, uint64_t t1)
 {
-	return (t1 - t0) / 1000;
+	uint64_t us = (t1 - t0 + 999) / 1000;
+
+	return us ? us : 1;
 }
 
 int
@@ -143,7 +147,7 @@ kv_replica_get(struct kv *kv, int r, const void *key, size_t klen, void **val,
 	v = rocksdb_get(rep->db, kv->ropt, key, klen, &len, &rerr);
 	emulate_device(kv, r);
 	t1 = kv_now_ns();
-	us = us_between(t0, t1);
+	us = kv_latency_us(t0, t1);
 
 	pthread_mutex_lock(&kv->lock);
 	rep->outstanding--;
@@ -195,7 +199,7 @@ write_done(struct kv *kv, int r, const char *what, uint64_t t0, char *rerr,
 		rep->put_errors++;
 		set_aside(rep, what, rerr);
 	} else {
-		feat_record(&rep->hist, size, us_between(t0, t1));
+		feat_record(&rep->hist, size, kv_latency_us(t0, t1));
 	}
 	pthread_mutex_unlock(&kv->lock);
 	if (rerr != NULL) {

@@ -18,5 +18,6 @@ Suite *calib_suite(void);
 Suite *config_suite(void);
 Suite *stats_suite(void);
 Suite *predictor_suite(void);
+Suite *kvclient_suite(void);
 
 #endif

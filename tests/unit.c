@@ -19,6 +19,7 @@ static Suite *(*const all_suites[])(void) = {
 	config_suite,
 	stats_suite,
 	predictor_suite,
+	kvclient_suite,
 };
 
 int
