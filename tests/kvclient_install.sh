@@ -27,6 +27,12 @@ fail() { echo "FAIL: $name: $*"; exit 1; }
 command -v pkg-config >/dev/null 2>&1 || skip "pkg-config not found (Debian package pkgconf)"
 command -v nm >/dev/null 2>&1 || skip "nm not found (Debian package binutils)"
 CC=${CC:-cc}
+# The build's own flags: a library built with sanitizers needs them in the
+# program that links it too (the runtime must come first).
+sanitize_flags=
+for f in ${CFLAGS:-}; do
+	case $f in -fsanitize=*) sanitize_flags="$sanitize_flags $f" ;; esac
+done
 
 tmp=$(mktemp -d "${TMPDIR:-/tmp}/iolat-kvinstall.XXXXXX") || fail "mktemp failed"
 case $tmp in /*) ;; *) tmp=$(pwd)/$tmp ;; esac
@@ -148,7 +154,7 @@ assert all(r["state"] == "ok" for r in s["replicas"]), s' ||
 }
 
 # --- Shared: the README's command, with warnings on.
-$CC -Wall -Wextra -Werror -o "$tmp/example" "$tmp/example.c" $cflags $libs \
+$CC -Wall -Wextra -Werror $sanitize_flags -o "$tmp/example" "$tmp/example.c" $cflags $libs \
 	>"$tmp/cc.log" 2>&1 || { sed 's/^/# /' "$tmp/cc.log"; fail "cc example.c \$(pkg-config --cflags --libs kvclient) failed"; }
 LD_LIBRARY_PATH=$dest$libdir ldd "$tmp/example" 2>/dev/null | grep -qF "=> $dest$libdir/libkvclient.so.0 " ||
 	fail "the example does not load the installed libkvclient.so.0"
@@ -161,7 +167,7 @@ static_rest=
 for w in $static_libs; do
 	test "x$w" = x-lkvclient || static_rest="$static_rest $w"
 done
-$CC -Wall -Wextra -Werror -o "$tmp/example_static" "$tmp/example.c" $cflags "$ar" $static_rest \
+$CC -Wall -Wextra -Werror $sanitize_flags -o "$tmp/example_static" "$tmp/example.c" $cflags "$ar" $static_rest \
 	>"$tmp/cc.log" 2>&1 || { sed 's/^/# /' "$tmp/cc.log"; fail "linking against libkvclient.a failed"; }
 if ldd "$tmp/example_static" 2>/dev/null | grep -q libkvclient; then
 	fail "the static example still loads libkvclient.so"
