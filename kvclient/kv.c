@@ -164,6 +164,25 @@ check_options(const kv_options_t *o, enum kv_policy *policy, char **err)
 	return 0;
 }
 
+/* Frees what kv_open set up, in any state it reached; the hedge pool
+ * first, letting the reads it runs finish. */
+static void
+kv_teardown(kv_t *kv)
+{
+	kv->magic = 0;
+	kv_hedge_stop(kv->hedge);
+	for (int r = 0; r < KV_REPLICAS; r++)
+		kv_replica_close(&kv->rep[r]);
+	kv_log_close(kv);
+	kv_predictor_close(kv->pred);
+	rocksdb_options_destroy(kv->dbopt);
+	rocksdb_readoptions_destroy(kv->ropt);
+	rocksdb_writeoptions_destroy(kv->wopt);
+	pthread_mutex_destroy(&kv->lock);
+	pthread_mutex_destroy(&kv->log_lock);
+	free(kv);
+}
+
 kv_t *
 kv_open(const kv_options_t *o, char **err)
 {
@@ -221,18 +240,7 @@ kv_open(const kv_options_t *o, char **err)
 	}
 	return kv;
 fail:
-	kv->magic = 0;
-	kv_hedge_stop(kv->hedge);
-	for (int r = 0; r < KV_REPLICAS; r++)
-		kv_replica_close(&kv->rep[r]);
-	kv_log_close(kv);
-	kv_predictor_close(kv->pred);
-	rocksdb_options_destroy(kv->dbopt);
-	rocksdb_readoptions_destroy(kv->ropt);
-	rocksdb_writeoptions_destroy(kv->wopt);
-	pthread_mutex_destroy(&kv->lock);
-	pthread_mutex_destroy(&kv->log_lock);
-	free(kv);
+	kv_teardown(kv);
 	return NULL;
 }
 
@@ -241,18 +249,7 @@ kv_close(kv_t *kv)
 {
 	if (kv == NULL || !live_remove(kv))
 		return;
-	kv->magic = 0;
-	kv_hedge_stop(kv->hedge); /* lets the reads it runs finish */
-	for (int r = 0; r < KV_REPLICAS; r++)
-		kv_replica_close(&kv->rep[r]);
-	kv_log_close(kv);
-	kv_predictor_close(kv->pred);
-	rocksdb_options_destroy(kv->dbopt);
-	rocksdb_readoptions_destroy(kv->ropt);
-	rocksdb_writeoptions_destroy(kv->wopt);
-	pthread_mutex_destroy(&kv->lock);
-	pthread_mutex_destroy(&kv->log_lock);
-	free(kv);
+	kv_teardown(kv);
 }
 
 static int

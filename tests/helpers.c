@@ -7,6 +7,7 @@
 #include <stdlib.h>
 #include <string.h>
 #include <sys/socket.h>
+#include <time.h>
 #include <sys/stat.h>
 #include <sys/un.h>
 #include <unistd.h>
@@ -310,4 +311,33 @@ test_unix_connect(const char *path)
 		return -1;
 	}
 	return fd;
+}
+
+uint64_t
+test_now_ns(void)
+{
+	struct timespec ts;
+
+	clock_gettime(CLOCK_MONOTONIC, &ts);
+	return (uint64_t)ts.tv_sec * 1000000000u + (uint64_t)ts.tv_nsec;
+}
+
+int64_t
+test_now_ms(void)
+{
+	return (int64_t)(test_now_ns() / 1000000u);
+}
+
+double
+test_now_s(void)
+{
+	return (double)test_now_ns() * 1e-9;
+}
+
+int
+test_left_ms(int64_t deadline)
+{
+	int64_t l = deadline - test_now_ms();
+
+	return l < 0 ? 0 : (int)l;
 }

@@ -66,4 +66,13 @@ int test_unix_connect(const char *path);
  * NULL when absent. */
 const char *test_data_dir(void);
 
+/* Clocks for deadlines and timings: CLOCK_MONOTONIC in ns, ms and s. */
+uint64_t test_now_ns(void);
+int64_t test_now_ms(void);
+double test_now_s(void);
+
+/* Milliseconds left until deadline (a test_now_ms value), 0 if past:
+ * the timeout of the next poll. */
+int test_left_ms(int64_t deadline);
+
 #endif

@@ -88,23 +88,6 @@ ok(void)
 	checks++;
 }
 
-static int64_t
-now_ms(void)
-{
-	struct timespec ts;
-
-	clock_gettime(CLOCK_MONOTONIC, &ts);
-	return (int64_t)ts.tv_sec * 1000 + ts.tv_nsec / 1000000;
-}
-
-static int
-left_ms(int64_t deadline)
-{
-	int64_t l = deadline - now_ms();
-
-	return l < 0 ? 0 : (int)l;
-}
-
 /* ---- keys and values --------------------------------------------------- */
 
 static size_t
@@ -274,7 +257,7 @@ read_acks(int fd, uint32_t have, uint32_t want, int64_t deadline)
 
 	while (want == 0 || have < want) {
 		struct pollfd pf = {fd, POLLIN, 0};
-		if (poll(&pf, 1, left_ms(deadline)) == 0)
+		if (poll(&pf, 1, test_left_ms(deadline)) == 0)
 			fail("SIGKILL writer: %u acknowledgements, none more within %d ms", have,
 			     DEADLINE_MS);
 		ssize_t n = read(fd, buf + partial, sizeof(buf) - partial);
@@ -308,7 +291,7 @@ static void
 case_sigkill_writer(void)
 {
 	const char *dir = case_dir("kill");
-	int64_t t0 = now_ms(), deadline = t0 + DEADLINE_MS;
+	int64_t t0 = test_now_ms(), deadline = t0 + DEADLINE_MS;
 	int fds[2], status;
 	uint32_t acked, extra = 0;
 	pid_t pid;
@@ -355,7 +338,7 @@ case_sigkill_writer(void)
 	printf("kv_reliability: SIGKILL writer: killed after %u acknowledged puts; all %u "
 	       "readable through kv and found on each of the 3 replicas with RocksDB alone "
 	       "(%u unacknowledged put%s also there) (%lld ms)\n",
-	       acked, acked, extra, extra == 1 ? "" : "s", (long long)(now_ms() - t0));
+	       acked, acked, extra, extra == 1 ? "" : "s", (long long)(test_now_ms() - t0));
 }
 
 /* ---- 2. a replica whose directory is unreadable ------------------------ */
@@ -485,7 +468,7 @@ static void
 daemon_start(const char *dir, const char *model)
 {
 	char conf[4200], sock[4200], e[PROTO_ERRLEN];
-	int64_t deadline = now_ms() + DEADLINE_MS;
+	int64_t deadline = test_now_ms() + DEADLINE_MS;
 	int fd;
 
 	snprintf(conf, sizeof(conf), "%s/iolatd.conf", dir);
@@ -528,7 +511,7 @@ daemon_start(const char *dir, const char *model)
 			daemon_pid = -1;
 			fail("iolatd serve exited before answering a PING (see %s)", daemon_log);
 		}
-		if (now_ms() > deadline)
+		if (test_now_ms() > deadline)
 			fail("iolatd serve did not answer a PING within %d ms", DEADLINE_MS);
 		poll(NULL, 0, 10); /* a pause between two tries, within the deadline */
 	}
@@ -570,7 +553,7 @@ case_daemon_predictor(void)
 	const char *what = "iolatd predictor";
 	const char *dir = case_dir("daemon");
 	char slow_model[4200], fast_model[4200], sock[4200], e[512], k[32];
-	int64_t t0 = now_ms(), deadline;
+	int64_t t0 = test_now_ms(), deadline;
 	int served[16], p, polls = 0;
 	long long errors;
 
@@ -623,7 +606,7 @@ case_daemon_predictor(void)
 	/* a new daemon (always fast) on the same socket: kvclient reconnects
 	 * (at most once a second), and then the reads are predicted again */
 	daemon_start(dir, fast_model);
-	deadline = now_ms() + DEADLINE_MS;
+	deadline = test_now_ms() + DEADLINE_MS;
 	for (;;) {
 		get_or_fail(kv, 7, what);
 		s = stats_or_fail(kv, what);
@@ -632,7 +615,7 @@ case_daemon_predictor(void)
 		kv_free(s);
 		if (back)
 			break;
-		if (now_ms() > deadline)
+		if (test_now_ms() > deadline)
 			fail("%s: no reconnection within %d ms", what, DEADLINE_MS);
 		poll(NULL, 0, 20); /* a pause between two reads, within the deadline */
 		polls++;
@@ -647,7 +630,7 @@ case_daemon_predictor(void)
 	printf("kv_reliability: iolatd predictor: 8 reads predicted slow by the daemon, "
 	       "then 12 reads with the daemon killed, all answered (12 predictor errors), "
 	       "reconnected to a new daemon after %d more reads (%lld ms)\n",
-	       polls + 1, (long long)(now_ms() - t0));
+	       polls + 1, (long long)(test_now_ms() - t0));
 }
 
 /* ---- 4. closed loop: read log -> train -> calibrate -> read ------------ */
@@ -686,7 +669,7 @@ case_closed_loop(void)
 	const char *what = "closed loop";
 	const char *dir = case_dir("loop");
 	char prefix[4200], tr[3][4300], fl[4200], rep[4200], tst[4200], q[4200], e[512];
-	int64_t t0 = now_ms();
+	int64_t t0 = test_now_ms();
 	uint64_t st = 42;
 	enum { KEYS = 1500, READS = 3000, CHECK_READS = 500 };
 	size_t log_reads = 0;
@@ -754,7 +737,7 @@ case_closed_loop(void)
 	printf("kv_reliability: closed loop: %d reads logged, iolatd train and calibrate "
 	       "made %s, and %d reads through it all answered (%lld predicted slow, %lld "
 	       "rerouted) (%lld ms)\n",
-	       READS, "int8.h5", CHECK_READS, slow, reroutes, (long long)(now_ms() - t0));
+	       READS, "int8.h5", CHECK_READS, slow, reroutes, (long long)(test_now_ms() - t0));
 }
 
 int

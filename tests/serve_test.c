@@ -97,23 +97,6 @@ ok(void)
 	checks++;
 }
 
-static int64_t
-now_ms(void)
-{
-	struct timespec ts;
-
-	clock_gettime(CLOCK_MONOTONIC, &ts);
-	return (int64_t)ts.tv_sec * 1000 + ts.tv_nsec / 1000000;
-}
-
-static int
-left_ms(int64_t deadline)
-{
-	int64_t l = deadline - now_ms();
-
-	return l < 0 ? 0 : (int)l;
-}
-
 /* A short pause between two polls of a counter, within a deadline. */
 static void
 poll_pause(void)
@@ -298,12 +281,12 @@ daemon_launch(struct daemon *d, const char *dir, const char *model,
 	live[live[0] ? 1 : 0] = d;
 	/* Try the socket; between tries, wait for the daemon to say
 	 * something (its "serving" line) or die, not for a fixed time. */
-	deadline = now_ms() + DEADLINE_MS;
+	deadline = test_now_ms() + DEADLINE_MS;
 	while (try_ping(d->sock) != 0) {
 		daemon_read_log(d, 20, &eof);
 		if (eof)
 			fail("iolatd serve exited before answering a PING");
-		if (now_ms() > deadline)
+		if (test_now_ms() > deadline)
 			fail("iolatd serve did not answer a PING within %d ms", DEADLINE_MS);
 	}
 	daemon_read_log(d, 0, &eof);
@@ -323,12 +306,12 @@ daemon_reap(struct daemon *d)
 {
 	char *log;
 
-	int64_t deadline = now_ms() + DEADLINE_MS;
+	int64_t deadline = test_now_ms() + DEADLINE_MS;
 	int eof = 0, status;
 
 	while (!eof) {
-		daemon_read_log(d, left_ms(deadline), &eof);
-		if (!eof && now_ms() >= deadline)
+		daemon_read_log(d, test_left_ms(deadline), &eof);
+		if (!eof && test_now_ms() >= deadline)
 			fail("iolatd serve did not exit within %d ms of SIGTERM", DEADLINE_MS);
 	}
 	if (waitpid(d->pid, &status, 0) != d->pid)
@@ -378,12 +361,12 @@ static int
 write_all(int fd, const void *buf, size_t len)
 {
 	const uint8_t *p = buf;
-	int64_t deadline = now_ms() + DEADLINE_MS;
+	int64_t deadline = test_now_ms() + DEADLINE_MS;
 
 	while (len > 0) {
 		struct pollfd pf = {.fd = fd, .events = POLLOUT};
 		ssize_t n;
-		if (poll(&pf, 1, left_ms(deadline)) == 0) {
+		if (poll(&pf, 1, test_left_ms(deadline)) == 0) {
 			errno = ETIMEDOUT;
 			return -1;
 		}
@@ -406,12 +389,12 @@ read_full(int fd, void *buf, size_t len)
 {
 	uint8_t *p = buf;
 	size_t got = 0;
-	int64_t deadline = now_ms() + DEADLINE_MS;
+	int64_t deadline = test_now_ms() + DEADLINE_MS;
 
 	while (got < len) {
 		struct pollfd pf = {.fd = fd, .events = POLLIN};
 		ssize_t n;
-		if (poll(&pf, 1, left_ms(deadline)) == 0) {
+		if (poll(&pf, 1, test_left_ms(deadline)) == 0) {
 			errno = ETIMEDOUT;
 			return -1;
 		}
@@ -550,11 +533,11 @@ stat_of(struct proto_client *c, const char *key)
 static void
 wait_stat(struct proto_client *c, const char *key, uint64_t want, const char *what)
 {
-	int64_t deadline = now_ms() + DEADLINE_MS;
+	int64_t deadline = test_now_ms() + DEADLINE_MS;
 	uint64_t v;
 
 	while ((v = stat_of(c, key)) != want) {
-		if (now_ms() > deadline)
+		if (test_now_ms() > deadline)
 			fail("%s: STATS %s stayed %llu, expected %llu", what, key,
 			     (unsigned long long)v, (unsigned long long)want);
 		poll_pause();
@@ -639,7 +622,7 @@ run_predict(const char *model, const char *csv, size_t *len)
 	int fds[2], eof = 0, status;
 	size_t cap = 1 << 20;
 	char *out = malloc(cap);
-	int64_t deadline = now_ms() + 3 * DEADLINE_MS;
+	int64_t deadline = test_now_ms() + 3 * DEADLINE_MS;
 	pid_t pid;
 
 	if (out == NULL || pipe2(fds, O_CLOEXEC) != 0)
@@ -656,7 +639,7 @@ run_predict(const char *model, const char *csv, size_t *len)
 	while (!eof) {
 		struct pollfd p = {.fd = fds[0], .events = POLLIN};
 		ssize_t n;
-		if (poll(&p, 1, left_ms(deadline)) == 0)
+		if (poll(&p, 1, test_left_ms(deadline)) == 0)
 			fail("iolatd predict did not finish in time");
 		if (cap - *len < 65536) {
 			cap *= 2;
@@ -691,7 +674,7 @@ saturate(float v)
 static void
 case_decisions(void)
 {
-	int64_t t0 = now_ms();
+	int64_t t0 = test_now_ms();
 	const char *dir = case_dir("decisions"), *data = test_data_dir();
 	char model[4200], csv[4200], err[512], what[300];
 	int32_t *x;
@@ -806,7 +789,7 @@ case_decisions(void)
 	free(ref);
 	free(x);
 	printf("serve: decisions: %s: the daemon's %zu answers (64 rows a frame, pipelined) "
-	       "equal iolatd predict's (%lld ms)\n", what, n, (long long)(now_ms() - t0));
+	       "equal iolatd predict's (%lld ms)\n", what, n, (long long)(test_now_ms() - t0));
 }
 
 /* ---- 2. errors: every code from a real malformed frame ----------------- */
@@ -859,7 +842,7 @@ reload_as_nobody(const char *sock)
 static void
 case_errors(void)
 {
-	int64_t t0 = now_ms();
+	int64_t t0 = test_now_ms();
 	const char *dir = case_dir("errors");
 	char model[4200], sub[4200];
 	int root = geteuid() == 0, fd, code6 = 0;
@@ -1046,7 +1029,7 @@ case_errors(void)
 	       "closed; 3 unknown opcode, 5 count 0 / 7 features / short body%s, 7 corrupt "
 	       "reload (old generation answers) keep the connection; 8 refuses the 3rd of "
 	       "--max-connections 2 (%lld ms)\n",
-	       code6 ? ", 6 RELOAD as nobody" : "", (long long)(now_ms() - t0));
+	       code6 ? ", 6 RELOAD as nobody" : "", (long long)(test_now_ms() - t0));
 }
 
 /* ---- 3. load: pipelining, many connections, a client dying mid-frame --- */
@@ -1057,7 +1040,7 @@ case_errors(void)
 static void
 case_load(void)
 {
-	int64_t t0 = now_ms();
+	int64_t t0 = test_now_ms();
 	const char *dir = case_dir("load");
 	struct daemon d;
 	struct rows r;
@@ -1173,7 +1156,7 @@ case_load(void)
 	model_free(m);
 	printf("serve: load: %d pipelined frames answered in order, %d concurrent "
 	       "connections all answered, a client dead mid-frame closed and cost nothing "
-	       "(%lld ms)\n", PIPELINED, CONCURRENT, (long long)(now_ms() - t0));
+	       "(%lld ms)\n", PIPELINED, CONCURRENT, (long long)(test_now_ms() - t0));
 }
 
 /* ---- 4. reload under load ---------------------------------------------- */
@@ -1251,7 +1234,7 @@ out:
 static void
 case_reload(void)
 {
-	int64_t t0 = now_ms();
+	int64_t t0 = test_now_ms();
 	const char *dir = case_dir("reload");
 	char model[4200];
 	struct daemon d;
@@ -1276,10 +1259,10 @@ case_reload(void)
 			fail("pthread_create");
 	}
 	/* Under load before the first SIGHUP. */
-	int64_t deadline = now_ms() + DEADLINE_MS;
+	int64_t deadline = test_now_ms() + DEADLINE_MS;
 	for (int i = 0; i < LOADERS; i++)
 		while (__atomic_load_n(&l[i].requests, __ATOMIC_ACQUIRE) == 0) {
-			if (now_ms() > deadline)
+			if (test_now_ms() > deadline)
 				fail("loader %d got no answer: %s", i, l[i].err);
 			poll_pause();
 		}
@@ -1328,7 +1311,7 @@ case_reload(void)
 	       "%u..%u); a corrupt model refused, generation %d kept (%lld ms)\n",
 	       SIGHUPS, LOADERS, (unsigned long long)total, SIGHUPS + 1, l[0].gen_first,
 	       l[0].gen_last, l[1].gen_first, l[1].gen_last, l[2].gen_first, l[2].gen_last,
-	       l[3].gen_first, l[3].gen_last, SIGHUPS + 1, (long long)(now_ms() - t0));
+	       l[3].gen_first, l[3].gen_last, SIGHUPS + 1, (long long)(test_now_ms() - t0));
 }
 
 /* ---- 5. SIGTERM under load --------------------------------------------- */
@@ -1373,7 +1356,7 @@ streamer_run(void *arg)
 	uint8_t *in = malloc(1 << 16);
 	size_t out_off = frame_len, in_len = 0;
 	int writing = 1;
-	int64_t deadline = now_ms() + DEADLINE_MS;
+	int64_t deadline = test_now_ms() + DEADLINE_MS;
 
 	if (in == NULL) {
 		snprintf(s->err, sizeof(s->err), "out of memory");
@@ -1390,7 +1373,7 @@ streamer_run(void *arg)
 		}
 		if (writing && out_off < frame_len)
 			p.events |= POLLOUT;
-		if (poll(&p, 1, left_ms(deadline)) == 0) {
+		if (poll(&p, 1, test_left_ms(deadline)) == 0) {
 			snprintf(s->err, sizeof(s->err), "no progress for %d ms", DEADLINE_MS);
 			break;
 		}
@@ -1417,7 +1400,7 @@ streamer_run(void *arg)
 				break;
 			}
 			in_len += (size_t)n;
-			deadline = now_ms() + DEADLINE_MS;
+			deadline = test_now_ms() + DEADLINE_MS;
 			for (;;) {
 				struct proto_frame f;
 				struct proto_fault fault;
@@ -1461,7 +1444,7 @@ static void
 write_all_many(const int *fds, uint8_t *const *bufs, size_t len, int n)
 {
 	size_t off[HELD] = {0};
-	int64_t deadline = now_ms() + 3 * DEADLINE_MS;
+	int64_t deadline = test_now_ms() + 3 * DEADLINE_MS;
 
 	for (;;) {
 		struct pollfd p[HELD];
@@ -1473,7 +1456,7 @@ write_all_many(const int *fds, uint8_t *const *bufs, size_t len, int n)
 		}
 		if (left == 0)
 			return;
-		if (poll(p, (nfds_t)n, left_ms(deadline)) == 0)
+		if (poll(p, (nfds_t)n, test_left_ms(deadline)) == 0)
 			fail("the daemon stopped reading the held clients' frames");
 		for (int i = 0; i < n; i++) {
 			ssize_t w;
@@ -1491,7 +1474,7 @@ write_all_many(const int *fds, uint8_t *const *bufs, size_t len, int n)
 static void
 case_sigterm(void)
 {
-	int64_t t0 = now_ms();
+	int64_t t0 = test_now_ms();
 	const char *dir = case_dir("sigterm");
 	struct daemon d;
 	struct rows big, small;
@@ -1536,10 +1519,10 @@ case_sigterm(void)
 		if (pthread_create(&s[i].thread, NULL, streamer_run, &s[i]) != 0)
 			fail("pthread_create");
 	}
-	int64_t deadline = now_ms() + DEADLINE_MS;
+	int64_t deadline = test_now_ms() + DEADLINE_MS;
 	for (int i = 0; i < STREAMERS; i++)
 		while (__atomic_load_n(&s[i].replies, __ATOMIC_ACQUIRE) < 20) {
-			if (now_ms() > deadline)
+			if (test_now_ms() > deadline)
 				fail("streaming client %d got %llu replies", i,
 				     (unsigned long long)s[i].replies);
 			poll_pause();
@@ -1597,7 +1580,7 @@ case_sigterm(void)
 	       "written, cut on a frame boundary (%llu by a reset: unread frames dropped); exit 0, "
 	       "socket removed (%lld ms)\n",
 	       HELD, HELD_FRAMES, STREAMERS, (unsigned long long)rr, (unsigned long long)w,
-	       (unsigned long long)resets, (long long)(now_ms() - t0));
+	       (unsigned long long)resets, (long long)(test_now_ms() - t0));
 }
 
 /* ---- 6. SIGTERM with a client that never reads ----------------------- */
@@ -1609,7 +1592,7 @@ static void
 case_drain_deadline(void)
 {
 	static const char *const extra[] = {"--drain-timeout", "1", NULL};
-	int64_t t0 = now_ms(), t_term;
+	int64_t t0 = test_now_ms(), t_term;
 	const char *dir = case_dir("drain");
 	struct daemon d;
 	struct rows big;
@@ -1632,11 +1615,11 @@ case_drain_deadline(void)
 	wait_stat(c, "predictions", pred0 + (uint64_t)HELD_FRAMES * 1024,
 		  "the silent client's frames");
 	proto_client_close(c);
-	t_term = now_ms();
+	t_term = test_now_ms();
 	if (kill(d.pid, SIGTERM) != 0)
 		fail("kill: %s", strerror(errno));
 	char *log = daemon_reap(&d); /* fails unless exit 0 within DEADLINE_MS */
-	int64_t waited = now_ms() - t_term;
+	int64_t waited = test_now_ms() - t_term;
 	if (waited < 1000)
 		fail("the daemon gave up on the silent client after %lld ms, before "
 		     "drain_timeout (1 s)", (long long)waited);
@@ -1651,7 +1634,7 @@ case_drain_deadline(void)
 	printf("serve: drain: SIGTERM with %d KB of replies unread by a silent client: "
 	       "exit 0 after %lld ms (drain_timeout 1 s, idle_timeout 300 s) (%lld ms)\n",
 	       (PROTO_HEADER_LEN + 8 + 2 * 1024) * HELD_FRAMES / 1024,
-	       (long long)waited, (long long)(now_ms() - t0));
+	       (long long)waited, (long long)(test_now_ms() - t0));
 }
 
 /* ---- 7. systemd: socket activation and sd_notify ---------------------- */
@@ -1699,7 +1682,7 @@ unix_socket_at(const char *path, int type)
 static void
 case_systemd(void)
 {
-	int64_t t0 = now_ms();
+	int64_t t0 = test_now_ms();
 	const char *dir = case_dir("systemd");
 	char sock[4200], notify[4200];
 	struct activation act;
@@ -1743,7 +1726,7 @@ case_systemd(void)
 	close(act.listen_fd);
 	printf("serve: systemd: served the socket it was given, sd_notify READY, RELOADING, "
 	       "READY, STOPPING in that order, exit 0, socket left to systemd (%lld ms)\n",
-	       (long long)(now_ms() - t0));
+	       (long long)(test_now_ms() - t0));
 }
 #else
 static void

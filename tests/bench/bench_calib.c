@@ -11,15 +11,6 @@
 #include "dataset.h"
 #include "helpers.h"
 
-static double
-now(void)
-{
-	struct timespec ts;
-
-	clock_gettime(CLOCK_MONOTONIC, &ts);
-	return ts.tv_sec + ts.tv_nsec * 1e-9;
-}
-
 static int
 cmp_double(const void *a, const void *b)
 {
@@ -39,7 +30,7 @@ time_calibration(const struct model *f, const char *path, size_t n)
 		struct calib_recording rec;
 		struct calib_options o;
 		struct quant_ranges r;
-		double start = now();
+		double start = test_now_s();
 		if (ds_read(path, &d, NULL, err, sizeof(err)) != 0 ||
 		    calib_record(f, &d, &rec, err, sizeof(err)) != 0) {
 			fprintf(stderr, "bench_calib: %s\n", err);
@@ -47,7 +38,7 @@ time_calibration(const struct model *f, const char *path, size_t n)
 		}
 		calib_defaults(&o);
 		calib_reduce(&rec, &o, &r, err, sizeof(err));
-		t[k] = now() - start;
+		t[k] = test_now_s() - start;
 		if (d.n != n) {
 			fprintf(stderr, "bench_calib: read %zu records, wrote %zu\n", d.n, n);
 			exit(1);

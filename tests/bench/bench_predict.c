@@ -423,24 +423,15 @@ struct engine {
 };
 
 static double
-now_ns(void)
-{
-	struct timespec ts;
-
-	clock_gettime(CLOCK_MONOTONIC, &ts);
-	return ts.tv_sec * 1e9 + ts.tv_nsec;
-}
-
-static double
 time_once(engine_fn fn)
 {
 	uint32_t acc = 0;
-	double t0 = now_ns();
+	double t0 = test_now_ns();
 
 	for (int i = 0; i < N_VEC; i++)
 		acc += fn(vectors[i]);
 	sink ^= acc;
-	return (now_ns() - t0) / N_VEC;
+	return (test_now_ns() - t0) / N_VEC;
 }
 
 static int

@@ -71,24 +71,6 @@ static pid_t daemon_pid = -1;
 
 /* --- small helpers ------------------------------------------------------ */
 
-static double
-now_s(void)
-{
-	struct timespec ts;
-
-	clock_gettime(CLOCK_MONOTONIC, &ts);
-	return (double)ts.tv_sec + ts.tv_nsec * 1e-9;
-}
-
-static uint64_t
-now_ns(void)
-{
-	struct timespec ts;
-
-	clock_gettime(CLOCK_MONOTONIC, &ts);
-	return (uint64_t)ts.tv_sec * 1000000000u + (uint64_t)ts.tv_nsec;
-}
-
 static void
 die(const char *what)
 {
@@ -300,14 +282,14 @@ daemon_start(char *daemon_bin, char *model)
 	}
 	/* Readiness is the daemon answering; between attempts, back off
 	 * (1 ms doubling to 50 ms) until the deadline or the daemon's exit. */
-	deadline = now_s() + START_DEADLINE_S;
+	deadline = test_now_s() + START_DEADLINE_S;
 	while (!daemon_pings()) {
 		if (waitpid(daemon_pid, &status, WNOHANG) == daemon_pid) {
 			daemon_pid = -1;
 			show_log();
 			die("the daemon exited before answering a PING");
 		}
-		if (now_s() > deadline) {
+		if (test_now_s() > deadline) {
 			show_log();
 			die("the daemon did not answer a PING within the deadline");
 		}
@@ -364,10 +346,10 @@ round_trips(int fd, uint32_t *ns, int n, unsigned *next, int check)
 
 	for (int i = 0; i < n; i++) {
 		const uint8_t *req = lat_req[*next];
-		uint64_t t0 = now_ns();
+		uint64_t t0 = test_now_ns();
 		if (send_all(fd, req, REQ1_LEN) != 0 || recv_exact(fd, rep, REP1_LEN) != 0)
 			die("batch-1: the peer closed the connection");
-		uint64_t t1 = now_ns();
+		uint64_t t1 = test_now_ns();
 		if (ns)
 			ns[i] = (uint32_t)(t1 - t0);
 		/* the opcode and the echoed request id (bytes 8..11) */
@@ -500,7 +482,7 @@ pipe_run(void *arg)
 		}
 		memmove(buf, buf + off, have - off);
 		have -= off;
-		if (!stopping && now_s() >= j->deadline)
+		if (!stopping && test_now_s() >= j->deadline)
 			stopping = 1;
 		if (stopping) {
 			inflight -= done;
@@ -553,7 +535,7 @@ bench_pipelined(void)
 	/* the first pass warms up and is not counted */
 	for (int r = -1; r < PIPE_REPS; r++) {
 		double d0 = proc_cpu_s(daemon_pid), c0 = self_cpu_s();
-		double t0 = now_s(), secs = r < 0 ? 0.3 : PIPE_SECONDS;
+		double t0 = test_now_s(), secs = r < 0 ? 0.3 : PIPE_SECONDS;
 		uint64_t total = 0;
 		for (int t = 0; t < PIPE_THREADS; t++) {
 			job[t] = (struct pipe_job){fds[t], t, t0 + secs, 0, NULL};
@@ -566,7 +548,7 @@ bench_pipelined(void)
 				die(job[t].failure);
 			total += job[t].predictions;
 		}
-		double el = now_s() - t0;
+		double el = test_now_s() - t0;
 		if (r < 0)
 			continue;
 		rate[r] = (double)total / el;

@@ -86,15 +86,6 @@ static const char usage[] =
 	"                     (default $top_srcdir/models/iolat-default-int8.h5)\n"
 	"  --json FILE        JSON there instead of at the end of stdout\n";
 
-static double
-now_s(void)
-{
-	struct timespec ts;
-
-	clock_gettime(CLOCK_MONOTONIC, &ts);
-	return (double)ts.tv_sec + ts.tv_nsec * 1e-9;
-}
-
 /* The machine's load, printed beside the figures: on a shared machine it
  * says how much of the tail is someone else's. */
 static void
@@ -247,7 +238,7 @@ main(int argc, char **argv)
 	struct store s;
 	char iolatd[4200];
 	const char *dir;
-	double t0 = now_s();
+	double t0 = test_now_s();
 	int rc = 1;
 
 	if (parse_args(argc, argv, &a) != 0)
@@ -267,7 +258,7 @@ main(int argc, char **argv)
 	fflush(stdout);
 	if (store_load(&s, dir, a.keys, a.seed) != 0)
 		goto out;
-	printf("  loaded in %.1f s\n", now_s() - t0);
+	printf("  loaded in %.1f s\n", test_now_s() - t0);
 	print_load("at the start");
 	if (a.emulation && emulation_run(&a, &s, dir, &res) != 0)
 		goto out;
@@ -278,7 +269,7 @@ main(int argc, char **argv)
 	printf("\n== targets\n");
 	for (int i = 0; i < res.n_targets; i++)
 		printf("  %-46s %s\n", res.targets[i].what, res.targets[i].met ? "met" : "NOT met");
-	printf("kvbench: %.0f s in all\n", now_s() - t0);
+	printf("kvbench: %.0f s in all\n", test_now_s() - t0);
 	if (a.json != NULL) {
 		FILE *f = fopen(a.json, "w");
 		if (f == NULL) {

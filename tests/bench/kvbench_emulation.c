@@ -14,15 +14,6 @@ const char *const emu_drive_names[KV_REPLICAS] = {
 	"tencent.cut.per_50k.rw_60_40.490.trace",
 };
 
-static double
-now_s(void)
-{
-	struct timespec ts;
-
-	clock_gettime(CLOCK_MONOTONIC, &ts);
-	return (double)ts.tv_sec + ts.tv_nsec * 1e-9;
-}
-
 /* The warm-up: primary on copy 0, every read logged under prefix. */
 static int
 warm_up(const struct args *a, const struct store *s, struct emu *warm, size_t w,
@@ -148,13 +139,13 @@ emulation_run(const struct args *a, const struct store *s, const char *dir,
 	emus[0].served = served_p;
 	emus[3].served = served_q;
 	{
-		double t0 = now_s();
+		double t0 = test_now_s();
 		printf("   measuring %d policies side by side, %zu reads each...\n", KB_COPIES, n);
 		fflush(stdout);
 		if (phase_measure(s, emu_specs, KB_COPIES, model, seq, n, emus, res->emu_rows,
 				  res->emu_counts, ns_p) != 0)
 			goto out;
-		printf("   done in %.1f s\n", now_s() - t0);
+		printf("   done in %.1f s\n", test_now_s() - t0);
 	}
 	res->n_emu = KB_COPIES;
 	if (diag_model(&res->diag, model, served_p, ns_p, n) != 0)

@@ -11,15 +11,6 @@
 #include "helpers.h"
 #include "kvbench.h"
 
-static uint64_t
-now_ns(void)
-{
-	struct timespec ts;
-
-	clock_gettime(CLOCK_MONOTONIC, &ts);
-	return (uint64_t)ts.tv_sec * 1000000000u + (uint64_t)ts.tv_nsec;
-}
-
 static void
 key_of(uint32_t i, char key[KB_KEY_LEN + 1])
 {
@@ -188,10 +179,10 @@ lane_read(struct lane *l, const struct store *s, uint32_t k, size_t i)
 	if (l->e != NULL)
 		emu_set(l->e, i);
 	done0 = reads_done(l->kv, &h0);
-	t0 = now_ns();
+	t0 = test_now_ns();
 	if (read_one(l->kv, s, k) != 0)
 		return -1;
-	l->ns[i] = now_ns() - t0;
+	l->ns[i] = test_now_ns() - t0;
 	while (reads_done(l->kv, &h1) - done0 < 1 + (h1 - h0))
 		sched_yield();
 	return 0;
@@ -270,14 +261,14 @@ static int
 time_block(kv_t *kv, const struct store *s, const uint32_t *seq, size_t n_seq, size_t *pos,
 	   size_t block, uint64_t *ns)
 {
-	uint64_t t0 = now_ns();
+	uint64_t t0 = test_now_ns();
 
 	for (size_t i = 0; i < block; i++) {
 		if (read_one(kv, s, seq[*pos]) != 0)
 			return -1;
 		*pos = (*pos + 1) % n_seq;
 	}
-	*ns = now_ns() - t0;
+	*ns = test_now_ns() - t0;
 	return 0;
 }
 

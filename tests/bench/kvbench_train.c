@@ -13,22 +13,13 @@
 
 #define MAX_ARGS 64
 
-static double
-now_s(void)
-{
-	struct timespec ts;
-
-	clock_gettime(CLOCK_MONOTONIC, &ts);
-	return (double)ts.tv_sec + ts.tv_nsec * 1e-9;
-}
-
 /* Runs argv, the command line (for the record) in cmd; seconds taken or
  * -1 when it failed. */
 static double
 run(char *const argv[], char *cmd, size_t cmdlen)
 {
 	size_t n = 0;
-	double t0 = now_s();
+	double t0 = test_now_s();
 	int status;
 	pid_t pid;
 
@@ -54,7 +45,7 @@ run(char *const argv[], char *cmd, size_t cmdlen)
 		fprintf(stderr, "kvbench: %s failed (status %d)\n", argv[0], status);
 		return -1;
 	}
-	return now_s() - t0;
+	return test_now_s() - t0;
 }
 
 int
