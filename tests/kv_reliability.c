@@ -12,6 +12,7 @@
 #include <grp.h>
 #include <inttypes.h>
 #include <poll.h>
+#include <pthread.h>
 #include <signal.h>
 #include <stdarg.h>
 #include <stdint.h>
@@ -633,6 +634,88 @@ case_daemon_predictor(void)
 	       polls + 1, (long long)(test_now_ms() - t0));
 }
 
+/* ---- 3b. several threads on one daemon connection: pipelined -------- */
+
+#define PIPE_THREADS 4
+#define PIPE_READS 500
+
+struct pipe_reader {
+	pthread_t thread;
+	kv_t *kv;
+	int bad;
+};
+
+static void *
+pipe_reader_run(void *arg)
+{
+	struct pipe_reader *r = arg;
+
+	for (int i = 0; i < PIPE_READS; i++) {
+		char k[32], v[200], *err = NULL;
+		void *val = NULL;
+		size_t vlen = 0, klen = key_of((uint32_t)(i % 50), k, sizeof(k));
+		size_t want = val_of((uint32_t)(i % 50), v, sizeof(v));
+		if (kv_get(r->kv, k, klen, &val, &vlen, &err) != 0 || vlen != want ||
+		    memcmp(val, v, want) != 0)
+			r->bad++;
+		kv_free(val);
+		kv_free(err);
+	}
+	return NULL;
+}
+
+/* Each read is one PREDICT request: round_trips + pipelined counts them
+ * all, and with four threads asking at once some requests must have gone
+ * behind another on the one connection. */
+static void
+case_daemon_pipelined(void)
+{
+	const char *what = "iolatd predictor, 4 threads";
+	const char *dir = case_dir("pipelined");
+	char fast_model[4200], sock[4200], e[512];
+	struct pipe_reader r[PIPE_THREADS];
+	int64_t t0 = test_now_ms();
+
+	snprintf(fast_model, sizeof(fast_model), "%s/fast.h5", dir);
+	snprintf(sock, sizeof(sock), "%s/iolatd.sock", dir);
+	if (kvt_constant_model(fast_model, 0, e, sizeof(e)) != 0)
+		fail("%s: %s", what, e);
+	daemon_start(dir, fast_model);
+	kv_options_t *o = kvt_options(dir, "predict");
+	kv_options_set_daemon_socket(o, sock);
+	kv_t *kv = open_or_fail(o, what);
+	for (uint32_t i = 0; i < 50; i++)
+		put_or_fail(kv, i, what);
+	for (int t = 0; t < PIPE_THREADS; t++) {
+		r[t].kv = kv;
+		r[t].bad = 0;
+		if (pthread_create(&r[t].thread, NULL, pipe_reader_run, &r[t]) != 0)
+			fail("%s: pthread_create", what);
+	}
+	for (int t = 0; t < PIPE_THREADS; t++) {
+		pthread_join(r[t].thread, NULL);
+		if (r[t].bad)
+			fail("%s: thread %d: %d reads wrong", what, t, r[t].bad);
+	}
+	char *s = stats_or_fail(kv, what);
+	long long trips = kvt_stat(s, -1, "round_trips"), piped = kvt_stat(s, -1, "pipelined");
+	stat_is(s, -1, "predictor_errors", 0, what);
+	if (trips + piped != PIPE_THREADS * PIPE_READS)
+		fail("%s: %lld round trips + %lld pipelined requests, expected %d requests", what,
+		     trips, piped, PIPE_THREADS * PIPE_READS);
+	ok();
+	if (piped == 0)
+		fail("%s: no request went behind another in %d round trips", what, (int)trips);
+	ok();
+	kv_free(s);
+	kv_close(kv);
+	daemon_kill();
+	printf("kv_reliability: iolatd predictor, %d threads: %d reads right, %lld requests in "
+	       "%lld round trips (%lld pipelined behind another) (%lld ms)\n",
+	       PIPE_THREADS, PIPE_THREADS * PIPE_READS, trips + piped, trips, piped,
+	       (long long)(test_now_ms() - t0));
+}
+
 /* ---- 4. closed loop: read log -> train -> calibrate -> read ------------ */
 
 static void
@@ -755,6 +838,7 @@ main(int argc, char **argv)
 	case_sigkill_writer();
 	case_unreadable_replica();
 	case_daemon_predictor();
+	case_daemon_pipelined();
 	case_closed_loop();
 	test_tmpdir_remove();
 	printf("kv_reliability: %d checks passed\n", checks);
