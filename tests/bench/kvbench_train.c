@@ -9,6 +9,7 @@
 #include <time.h>
 #include <unistd.h>
 
+#include "helpers.h"
 #include "kvbench.h"
 
 #define MAX_ARGS 64
@@ -39,8 +40,10 @@ run(char *const argv[], char *cmd, size_t cmdlen)
 		_exit(127);
 	}
 	while (waitpid(pid, &status, 0) < 0)
-		if (errno != EINTR)
+		if (errno != EINTR) {
+			fprintf(stderr, "kvbench: waitpid: %s\n", strerror(errno));
 			return -1;
+		}
 	if (!WIFEXITED(status) || WEXITSTATUS(status) != 0) {
 		fprintf(stderr, "kvbench: %s failed (status %d)\n", argv[0], status);
 		return -1;
