@@ -360,9 +360,9 @@ xorshift(uint64_t *s)
  * the primary on, not predicted slow; the primary (first in service)
  * when all are. A replica passed over KV_PROBE_AFTER times in a row is
  * read although predicted slow (a probe), or its history, frozen at
- * slow, would keep it out for ever. All replicas in service are asked in
- * one call: one PREDICT frame through iolatd, three ~30 ns evaluations
- * in process. */
+ * slow, would keep it out for ever. The replicas in service are asked
+ * in one call: one PREDICT frame through iolatd; in process, in order,
+ * up to the first predicted fast. */
 static int
 route_predict(kv_t *kv, const int *order, int n)
 {
@@ -374,21 +374,22 @@ route_predict(kv_t *kv, const int *order, int n)
 	for (int i = 0; i < n; i++)
 		feat_vector(&kv->rep[order[i]].hist, 1, KV_READ_SIZE, f[i]);
 	pthread_mutex_unlock(&kv->lock);
-	if (kv_predictor_decide(kv->pred, (const int32_t (*)[FEAT_N])f, n, slow) != 0) {
+	int decided = kv_predictor_decide(kv->pred, (const int32_t (*)[FEAT_N])f, n, slow);
+	if (decided < 0) {
 		pthread_mutex_lock(&kv->lock);
 		kv->predictor_errors++;
 		pthread_mutex_unlock(&kv->lock);
 		return order[0];
 	}
 	pthread_mutex_lock(&kv->lock);
-	for (int i = 0; i < n; i++) {
+	for (int i = 0; i < decided; i++) {
 		struct kv_replica *rep = &kv->rep[order[i]];
 		if (slow[i]) {
 			rep->predicted_slow++;
 			kv->predicted_slow++;
 		}
 	}
-	for (int i = 0; i < n && chosen < 0; i++) {
+	for (int i = 0; i < decided && chosen < 0; i++) {
 		struct kv_replica *rep = &kv->rep[order[i]];
 		if (slow[i] && rep->slow_streak >= KV_PROBE_AFTER) {
 			rep->probes++;

@@ -115,8 +115,10 @@ void kv_log_close(struct kv *kv);
 
 /* kv_predictor.c: the model, in process or through iolatd. */
 struct kv_predictor *kv_predictor_open(const char *model, const char *daemon, char **err);
-/* Decides n feature vectors: slow[i] 1 or 0. -1 when the predictor
- * failed (counted; the caller reads as if all were fast). */
+/* Decides feature vectors in order, slow[i] 1 or 0, and returns how
+ * many it decided: all n through iolatd (one frame), up to the first
+ * fast one in process. -1 when the predictor failed (counted; the caller
+ * reads as if all were fast). */
 int kv_predictor_decide(struct kv_predictor *p, const int32_t (*features)[FEAT_N], int n,
 			uint8_t *slow);
 /* {"kind": ..., ...} fragment for kv_stats_json, malloc'ed. */

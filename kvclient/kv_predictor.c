@@ -189,14 +189,18 @@ kv_predictor_decide(struct kv_predictor *p, const int32_t (*features)[FEAT_N], i
 		    uint8_t *slow)
 {
 	if (p->model == NULL)
-		return decide_daemon(p, features, n, slow);
+		return decide_daemon(p, features, n, slow) == 0 ? n : -1;
+	/* In process, rows after the first fast one would go unused: each
+	 * costs ~30 ns, a third of what a read adds. */
 	for (int i = 0; i < n; i++) {
 		int8_t scratch[QM_SCRATCH_BYTES];
 		struct qm_result r;
 		qm_predict(&p->model->qm, features[i], FEAT_N, scratch, &r);
 		slow[i] = (uint8_t)r.decision;
+		if (!slow[i])
+			return i + 1;
 	}
-	return 0;
+	return n;
 }
 
 char *
