@@ -69,7 +69,7 @@ echo "# README.md and kvclient(3) show examples/kvclient_example.c"
 (
 	unset MAKEFLAGS MFLAGS MAKELEVEL
 	cd "$top_builddir" &&
-	${MAKE:-make} install-libLTLIBRARIES install-includeHEADERS \
+	${MAKE:-make} install-exec install-includeHEADERS \
 		install-pkgconfigDATA install-man install-dist_pkgdataDATA DESTDIR="$dest"
 ) >"$tmp/install.log" 2>&1 || {
 	sed 's/^/# /' "$tmp/install.log"
@@ -107,6 +107,12 @@ missing=$(comm -23 "$tmp/declared" "$tmp/exported")
 test -z "$extra" || fail "libkvclient.so exports more than kvclient.h declares:" $extra
 test -z "$missing" || fail "libkvclient.so does not export:" $missing
 echo "# libkvclient.so exports the $(wc -l <"$tmp/exported") functions of kvclient.h, nothing else"
+nm -g --defined-only "$ar" | awk 'NF == 3 { print $3 }' | sort -u >"$tmp/exported_a"
+extra=$(comm -13 "$tmp/declared" "$tmp/exported_a")
+missing=$(comm -23 "$tmp/declared" "$tmp/exported_a")
+test -z "$extra" || fail "libkvclient.a defines more global symbols than kvclient.h declares:" $extra
+test -z "$missing" || fail "libkvclient.a does not define:" $missing
+echo "# libkvclient.a defines the same $(wc -l <"$tmp/exported_a") global symbols, nothing else"
 
 # --- pkg-config, pointed at the temporary directory. kvclient.pc names the
 # real prefix; its libdir and includedir are redefined under $dest. (This
