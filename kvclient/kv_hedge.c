@@ -185,7 +185,7 @@ kv_hedge_get(struct kv *kv, int first, const void *key, size_t klen, void **val,
 	pthread_mutex_lock(&kv->lock);
 	if (kv->rep[first].ring_n >= HEDGE_MIN_SAMPLES) {
 		pthread_mutex_unlock(&kv->lock);
-		p95_us = kv_replica_percentile(kv, first, 95);
+		p95_us = kv_replica_p95(kv, first);
 		second = next_alive(kv, first);
 	} else {
 		pthread_mutex_unlock(&kv->lock);

@@ -21,6 +21,7 @@
 #define KV_READ_SIZE 4096  /* the size feature of a read: RocksDB reads one
 			    * data block (block_size 4 KiB) on a cache miss */
 #define KV_HEDGE_THREADS 4
+#define KV_P95_EVERY 16
 #define KV_MAGIC 0x6b76636c69656e74ull /* "kvclient": an open handle */
 
 enum kv_policy { KV_PRIMARY, KV_RANDOM, KV_HEDGE, KV_PREDICT };
@@ -44,6 +45,9 @@ struct kv_replica {
 	uint32_t ring[KV_RING]; /* latencies, us */
 	uint32_t ring_n;        /* entries filled, up to KV_RING */
 	uint32_t ring_pos;
+	uint64_t ring_pushes;   /* latencies recorded, ever */
+	uint32_t p95_cached;    /* hedge's deadline, us, and */
+	uint64_t p95_at;        /* ring_pushes when it was computed */
 	uint32_t slow_streak;   /* reads in a row that passed it over as slow */
 	uint64_t outstanding;
 	uint64_t reads, read_errors, not_found, puts, put_errors, deletes;
@@ -107,6 +111,9 @@ int kv_replica_delete(struct kv *kv, int r, const void *key, size_t klen, char *
 int kv_replica_alive(struct kv *kv, int r);
 /* The replica's recent p-th percentile latency in us (0 with no data). */
 uint32_t kv_replica_percentile(struct kv *kv, int r, unsigned p);
+/* Its p95, recomputed only every KV_P95_EVERY new latencies: a hedged
+ * read must not sort 256 numbers first. */
+uint32_t kv_replica_p95(struct kv *kv, int r);
 
 /* kv_log.c: the read log. */
 int kv_log_open(struct kv *kv, const char *prefix, char **err);

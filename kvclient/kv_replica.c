@@ -74,6 +74,7 @@ ring_push(struct kv_replica *rep, uint32_t us)
 	rep->ring_pos = (rep->ring_pos + 1) % KV_RING;
 	if (rep->ring_n < KV_RING)
 		rep->ring_n++;
+	rep->ring_pushes++;
 }
 
 static int
@@ -99,6 +100,27 @@ kv_replica_percentile(struct kv *kv, int r, unsigned p)
 	/* nearest rank: the ceil(n p / 100)-th smallest, p in 1..100 */
 	uint32_t rank = (n * p + 99) / 100;
 	return v[(rank ? rank : 1) - 1];
+}
+
+uint32_t
+kv_replica_p95(struct kv *kv, int r)
+{
+	struct kv_replica *rep = &kv->rep[r];
+	uint32_t v;
+	int stale;
+
+	pthread_mutex_lock(&kv->lock);
+	stale = rep->p95_at == 0 || rep->ring_pushes - rep->p95_at >= KV_P95_EVERY;
+	v = rep->p95_cached;
+	pthread_mutex_unlock(&kv->lock);
+	if (!stale)
+		return v;
+	v = kv_replica_percentile(kv, r, 95);
+	pthread_mutex_lock(&kv->lock);
+	rep->p95_cached = v;
+	rep->p95_at = rep->ring_pushes;
+	pthread_mutex_unlock(&kv->lock);
+	return v;
 }
 
 /* Waits out the emulated device's extra latency, if any: sleep to just
