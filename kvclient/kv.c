@@ -429,11 +429,12 @@ kv_get(kv_t *kv, const void *key, size_t klen, void **val, size_t *vlen, char **
 	}
 	*val = NULL;
 	*vlen = 0;
-	p = primary_of(key, klen);
 	if (kv->policy == KV_RANDOM) {
 		pthread_mutex_lock(&kv->lock);
 		p = (int)(xorshift(&kv->rng) % KV_REPLICAS);
 		pthread_mutex_unlock(&kv->lock);
+	} else {
+		p = primary_of(key, klen);
 	}
 	for (int i = 0; i < KV_REPLICAS; i++)
 		if (kv_replica_alive(kv, (p + i) % KV_REPLICAS))
@@ -448,7 +449,7 @@ kv_get(kv_t *kv, const void *key, size_t klen, void **val, size_t *vlen, char **
 
 	r = kv->policy == KV_PREDICT ? route_predict(kv, order, n) : order[0];
 	if (kv->policy == KV_HEDGE)
-		rc = kv_hedge_get(kv, r, key, klen, &v, &len, err);
+		rc = kv_hedge_get(kv, r, n > 1 ? order[1] : -1, key, klen, &v, &len, err);
 	else
 		rc = kv_replica_get(kv, r, key, klen, &v, &len, err);
 	/* A replica that failed is now set aside: the read tries the others

@@ -163,35 +163,20 @@ submit(struct kv_hedge_pool *pool, struct hedge_read *job, int replica)
 	return 0;
 }
 
-static int
-next_alive(struct kv *kv, int after)
-{
-	for (int i = 1; i < KV_REPLICAS; i++) {
-		int r = (after + i) % KV_REPLICAS;
-		if (kv_replica_alive(kv, r))
-			return r;
-	}
-	return -1;
-}
-
 int
-kv_hedge_get(struct kv *kv, int first, const void *key, size_t klen, void **val,
+kv_hedge_get(struct kv *kv, int first, int second, const void *key, size_t klen, void **val,
 	     size_t *vlen, char **err)
 {
 	struct hedge_read *job;
-	uint32_t p95_us = 0;
-	int second = -1, rc;
+	uint32_t p95_us;
+	int rc, known;
 
 	pthread_mutex_lock(&kv->lock);
-	if (kv->rep[first].ring_n >= HEDGE_MIN_SAMPLES) {
-		pthread_mutex_unlock(&kv->lock);
-		p95_us = kv_replica_p95(kv, first);
-		second = next_alive(kv, first);
-	} else {
-		pthread_mutex_unlock(&kv->lock);
-	}
-	if (second < 0) /* nothing to hedge with: read in this thread */
+	known = kv->rep[first].ring_n >= HEDGE_MIN_SAMPLES;
+	pthread_mutex_unlock(&kv->lock);
+	if (second < 0 || !known) /* nothing to hedge with: read in this thread */
 		return kv_replica_get(kv, first, key, klen, val, vlen, err);
+	p95_us = kv_replica_p95(kv, first);
 
 	job = calloc(1, sizeof(*job) + klen);
 	if (job == NULL) {

@@ -109,8 +109,9 @@ int kv_replica_put(struct kv *kv, int r, const void *key, size_t klen, const voi
 		   size_t vlen, char **err);
 int kv_replica_delete(struct kv *kv, int r, const void *key, size_t klen, char **err);
 int kv_replica_alive(struct kv *kv, int r);
-/* The replica's recent p-th percentile latency in us (0 with no data). */
-uint32_t kv_replica_percentile(struct kv *kv, int r, unsigned p);
+/* The replica's recent p[i]-th percentile latencies in us (0 with no
+ * data), from one sort of its ring. */
+void kv_replica_percentiles(struct kv *kv, int r, const unsigned *p, int n, uint32_t *out);
 /* Its p95, recomputed only every KV_P95_EVERY new latencies: a hedged
  * read must not sort 256 numbers first. */
 uint32_t kv_replica_p95(struct kv *kv, int r);
@@ -134,8 +135,9 @@ void kv_predictor_close(struct kv_predictor *p);
 
 /* kv_hedge.c: hedged reads on worker threads. */
 struct kv_hedge_pool *kv_hedge_start(struct kv *kv, char **err);
-int kv_hedge_get(struct kv *kv, int first, const void *key, size_t klen, void **val,
-		 size_t *vlen, char **err);
+/* second: the next replica in service after first, -1 if none. */
+int kv_hedge_get(struct kv *kv, int first, int second, const void *key, size_t klen,
+		 void **val, size_t *vlen, char **err);
 void kv_hedge_stop(struct kv_hedge_pool *pool);
 
 /* kvi_: for kvbench only. */

@@ -85,21 +85,21 @@ cmp_u32(const void *a, const void *b)
 	return x < y ? -1 : x > y;
 }
 
-uint32_t
-kv_replica_percentile(struct kv *kv, int r, unsigned p)
+void
+kv_replica_percentiles(struct kv *kv, int r, const unsigned *p, int n, uint32_t *out)
 {
-	uint32_t v[KV_RING], n;
+	uint32_t v[KV_RING], len;
 
 	pthread_mutex_lock(&kv->lock);
-	n = kv->rep[r].ring_n;
-	memcpy(v, kv->rep[r].ring, n * sizeof(v[0]));
+	len = kv->rep[r].ring_n;
+	memcpy(v, kv->rep[r].ring, len * sizeof(v[0]));
 	pthread_mutex_unlock(&kv->lock);
-	if (n == 0)
-		return 0;
-	qsort(v, n, sizeof(v[0]), cmp_u32);
-	/* nearest rank: the ceil(n p / 100)-th smallest, p in 1..100 */
-	uint32_t rank = (n * p + 99) / 100;
-	return v[(rank ? rank : 1) - 1];
+	qsort(v, len, sizeof(v[0]), cmp_u32);
+	for (int i = 0; i < n; i++) {
+		/* nearest rank: the ceil(len p / 100)-th smallest, p in 1..100 */
+		uint32_t rank = (len * p[i] + 99) / 100;
+		out[i] = len == 0 ? 0 : v[(rank ? rank : 1) - 1];
+	}
 }
 
 uint32_t
@@ -115,7 +115,7 @@ kv_replica_p95(struct kv *kv, int r)
 	pthread_mutex_unlock(&kv->lock);
 	if (!stale)
 		return v;
-	v = kv_replica_percentile(kv, r, 95);
+	kv_replica_percentiles(kv, r, (const unsigned[]){95}, 1, &v);
 	pthread_mutex_lock(&kv->lock);
 	rep->p95_cached = v;
 	rep->p95_at = rep->ring_pushes;

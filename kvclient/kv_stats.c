@@ -63,16 +63,14 @@ char *
 kv_stats_json(kv_t *kv)
 {
 	struct out o = {NULL, 0, 0, 0};
-	uint32_t p50[KV_REPLICAS], p95[KV_REPLICAS], p99[KV_REPLICAS];
+	static const unsigned ps[3] = {50, 95, 99};
+	uint32_t pct[KV_REPLICAS][3];
 	char *pred = NULL;
 
 	if (kv_handle_check(kv, NULL) != 0)
 		return NULL;
-	for (int r = 0; r < KV_REPLICAS; r++) {
-		p50[r] = kv_replica_percentile(kv, r, 50);
-		p95[r] = kv_replica_percentile(kv, r, 95);
-		p99[r] = kv_replica_percentile(kv, r, 99);
-	}
+	for (int r = 0; r < KV_REPLICAS; r++)
+		kv_replica_percentiles(kv, r, ps, 3, pct[r]);
 	if (kv->pred)
 		pred = kv_predictor_json(kv->pred);
 	pthread_mutex_lock(&kv->lock);
@@ -103,7 +101,7 @@ kv_stats_json(kv_t *kv)
 		    rep->put_errors, rep->outstanding, rep->predicted_slow, rep->probes,
 		    rep->hedged_to,
 		    rep->reads > rep->read_errors ? rep->read_us_total / (rep->reads - rep->read_errors) : 0,
-		    p50[r], p95[r], p99[r], rep->hist.latency_us[0], rep->hist.latency_us[1],
+		    pct[r][0], pct[r][1], pct[r][2], rep->hist.latency_us[0], rep->hist.latency_us[1],
 		    rep->hist.latency_us[2], rep->hist.throughput[0], rep->hist.throughput[1],
 		    rep->hist.throughput[2]);
 	}
