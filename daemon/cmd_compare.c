@@ -12,6 +12,7 @@
 #include "cli.h"
 #include "commands.h"
 #include "evaluate.h"
+#include "json.h"
 #include "model_file.h"
 
 #define MAX_INT8 8
@@ -48,16 +49,16 @@ json_num(const char *key, double v, int comma)
 static void
 json_string(const char *s)
 {
-	putchar('"');
-	for (; *s; s++) {
-		if (*s == '"' || *s == '\\')
-			printf("\\%c", *s);
-		else if ((unsigned char)*s < 0x20)
-			printf("\\u%04x", *s);
-		else
-			putchar(*s);
+	size_t n = json_quote(NULL, 0, s);
+	char *q = malloc(n + 1);
+
+	if (q == NULL) {
+		fprintf(stderr, "iolatd compare: out of memory\n");
+		exit(1);
 	}
-	putchar('"');
+	json_quote(q, n + 1, s);
+	fputs(q, stdout);
+	free(q);
 }
 
 static void

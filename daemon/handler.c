@@ -4,6 +4,7 @@
 #include <string.h>
 
 #include "handler.h"
+#include "json.h"
 
 /* Room for the largest frame, so an encoder never runs out. */
 static int
@@ -67,23 +68,18 @@ append_json(struct outbuf *out, uint8_t opcode, uint32_t id, const char *json, s
 	return 0;
 }
 
-/* s as a JSON string into buf at *off. */
+/* s as a JSON string into buf at *off; one cut short leaves *off at cap,
+ * which info() reports as not fitting. */
 static void
 json_string(char *buf, size_t cap, size_t *off, const char *s)
 {
-	if (*off < cap)
-		buf[(*off)++] = '"';
-	for (; *s && *off + 7 < cap; s++) {
-		unsigned char c = (unsigned char)*s;
-		if (c == '"' || c == '\\')
-			*off += (size_t)snprintf(buf + *off, cap - *off, "\\%c", c);
-		else if (c < 0x20)
-			*off += (size_t)snprintf(buf + *off, cap - *off, "\\u%04x", c);
-		else
-			buf[(*off)++] = (char)c;
-	}
-	if (*off < cap)
-		buf[(*off)++] = '"';
+	size_t room, n;
+
+	if (*off >= cap)
+		return;
+	room = cap - *off;
+	n = json_quote(buf + *off, room, s);
+	*off += n < room ? n : room;
 }
 
 static int

@@ -129,8 +129,16 @@ struct kv_predictor *kv_predictor_open(const char *model, const char *daemon, ch
  * reads as if all were fast). */
 int kv_predictor_decide(struct kv_predictor *p, const int32_t (*features)[FEAT_N], int n,
 			uint8_t *slow);
-/* {"kind": ..., ...} fragment for kv_stats_json, malloc'ed. */
-char *kv_predictor_json(struct kv_predictor *p);
+/* What kv_stats_json reports of the predictor. */
+struct kv_predictor_state {
+	int in_process;         /* else iolatd */
+	const char *path;       /* the model file or the socket */
+	int connected;          /* iolatd: a connection now */
+	uint32_t generation;    /* iolatd: of the model in the last answer */
+	uint64_t round_trips;   /* iolatd: turns on the connection */
+	uint64_t pipelined;     /* iolatd: requests sent behind another */
+};
+void kv_predictor_state(struct kv_predictor *p, struct kv_predictor_state *st);
 void kv_predictor_close(struct kv_predictor *p);
 
 /* kv_hedge.c: hedged reads on worker threads. */

@@ -203,39 +203,24 @@ kv_predictor_decide(struct kv_predictor *p, const int32_t (*features)[FEAT_N], i
 	return n;
 }
 
-char *
-kv_predictor_json(struct kv_predictor *p)
+void
+kv_predictor_state(struct kv_predictor *p, struct kv_predictor_state *st)
 {
-	char buf[KV_PATH_MAX + 512];
-	size_t n = 0;
-
-	/* paths are the caller's; escape the two characters JSON needs */
-	n += (size_t)snprintf(buf + n, sizeof(buf) - n, "{\"kind\": \"%s\", \"%s\": \"",
-			      p->model ? "in-process" : "iolatd",
-			      p->model ? "model" : "socket");
-	for (const char *c = p->path; *c && n < sizeof(buf) - 128; c++) {
-		if (*c == '"' || *c == '\\')
-			buf[n++] = '\\';
-		if ((unsigned char)*c >= 0x20)
-			buf[n++] = *c;
-	}
-	if (p->model) {
-		snprintf(buf + n, sizeof(buf) - n, "\"}");
-	} else {
-		/* a read on another thread may be changing both: wait for it
-		 * (at most one answer's timeout) */
-		pthread_mutex_lock(&p->lock);
-		int connected = p->client != NULL;
-		uint32_t generation = p->generation;
-		uint64_t batches = p->batches, pipelined = p->pipelined;
-		pthread_mutex_unlock(&p->lock);
-		snprintf(buf + n, sizeof(buf) - n,
-			 "\", \"connected\": %s, \"model_generation\": %u, \"round_trips\": %llu, "
-			 "\"pipelined\": %llu}",
-			 connected ? "true" : "false", generation, (unsigned long long)batches,
-			 (unsigned long long)pipelined);
-	}
-	return strdup(buf);
+	st->in_process = p->model != NULL;
+	st->path = p->path;
+	st->connected = 0;
+	st->generation = 0;
+	st->round_trips = st->pipelined = 0;
+	if (p->model)
+		return;
+	/* a read on another thread may be changing these: wait for it (at
+	 * most one answer's timeout) */
+	pthread_mutex_lock(&p->lock);
+	st->connected = p->client != NULL;
+	st->generation = p->generation;
+	st->round_trips = p->batches;
+	st->pipelined = p->pipelined;
+	pthread_mutex_unlock(&p->lock);
 }
 
 void

@@ -4,6 +4,7 @@
 #include <stdlib.h>
 #include <string.h>
 
+#include "json.h"
 #include "kv_internal.h"
 
 struct out {
@@ -42,21 +43,34 @@ put(struct out *o, const char *fmt, ...)
 	}
 }
 
-/* A JSON string: quotes, backslashes and control characters escaped. */
+/* s as a JSON string (proto/json.h). */
 static void
 put_string(struct out *o, const char *s)
 {
-	put(o, "\"");
-	for (; *s; s++) {
-		unsigned char c = (unsigned char)*s;
-		if (c == '"' || c == '\\')
-			put(o, "\\%c", c);
-		else if (c < 0x20)
-			put(o, "\\u%04x", c);
-		else
-			put(o, "%c", c);
+	size_t n = json_quote(NULL, 0, s);
+	char *q = malloc(n + 1);
+
+	if (q == NULL) {
+		o->failed = 1;
+		return;
 	}
-	put(o, "\"");
+	json_quote(q, n + 1, s);
+	put(o, "%s", q);
+	free(q);
+}
+
+static void
+put_predictor(struct out *o, const struct kv_predictor_state *st)
+{
+	put(o, "{\"kind\": \"%s\", \"%s\": ", st->in_process ? "in-process" : "iolatd",
+	    st->in_process ? "model" : "socket");
+	put_string(o, st->path);
+	if (st->in_process)
+		put(o, "}");
+	else
+		put(o, ", \"connected\": %s, \"model_generation\": %u, \"round_trips\": %" PRIu64
+		    ", \"pipelined\": %" PRIu64 "}", st->connected ? "true" : "false",
+		    st->generation, st->round_trips, st->pipelined);
 }
 
 char *
@@ -65,21 +79,26 @@ kv_stats_json(kv_t *kv)
 	struct out o = {NULL, 0, 0, 0};
 	static const unsigned ps[3] = {50, 95, 99};
 	uint32_t pct[KV_REPLICAS][3];
-	char *pred = NULL;
+	struct kv_predictor_state pred;
 
 	if (kv_handle_check(kv, NULL) != 0)
 		return NULL;
 	for (int r = 0; r < KV_REPLICAS; r++)
 		kv_replica_percentiles(kv, r, ps, 3, pct[r]);
-	if (kv->pred)
-		pred = kv_predictor_json(kv->pred);
+	if (kv->pred) /* before kv->lock: a daemon answer may hold it up */
+		kv_predictor_state(kv->pred, &pred);
 	pthread_mutex_lock(&kv->lock);
 	put(&o, "{\"policy\": \"%s\", \"reads\": %" PRIu64 ", \"reroutes\": %" PRIu64
 		", \"predicted_slow\": %" PRIu64 ", \"hedged_reads\": %" PRIu64
 		", \"hedge_wins\": %" PRIu64 ", \"predictor_errors\": %" PRIu64
-		", \"predictor\": %s, \"replicas\": [",
+		", \"predictor\": ",
 	    kv_policy_name(kv->policy), kv->reads, kv->reroutes, kv->predicted_slow, kv->hedges,
-	    kv->hedge_wins, kv->predictor_errors, pred ? pred : "null");
+	    kv->hedge_wins, kv->predictor_errors);
+	if (kv->pred)
+		put_predictor(&o, &pred);
+	else
+		put(&o, "null");
+	put(&o, ", \"replicas\": [");
 	for (int r = 0; r < KV_REPLICAS; r++) {
 		const struct kv_replica *rep = &kv->rep[r];
 		put(&o, "%s{\"replica\": %d, \"path\": ", r ? ", " : "", r);
@@ -107,7 +126,6 @@ kv_stats_json(kv_t *kv)
 	}
 	put(&o, "]}");
 	pthread_mutex_unlock(&kv->lock);
-	free(pred);
 	if (o.failed) {
 		free(o.buf);
 		return NULL;

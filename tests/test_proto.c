@@ -14,6 +14,7 @@
 
 #include "client.h"
 #include "helpers.h"
+#include "json.h"
 #include "proto.h"
 #include "suites.h"
 
@@ -1262,6 +1263,34 @@ START_TEST(client_connects_to_a_unix_socket_path)
 }
 END_TEST
 
+/* By hand: a"b\c, a newline and a unit separator become
+ * "a\"b\\c\u000a\u001f": 1 + 1 + 2 + 1 + 2 + 1 + 6 + 6 + 1 = 21 bytes. */
+START_TEST(json_quote_escapes_quotes_backslashes_and_controls)
+{
+	static const char want[] = "\"a\\\"b\\\\c\\u000a\\u001f\"";
+	char out[64];
+
+	ck_assert_uint_eq(sizeof(want) - 1, 21);
+	ck_assert_uint_eq(json_quote(out, sizeof(out), "a\"b\\c\n\x1f"), 21);
+	ck_assert_str_eq(out, want);
+	ck_assert_uint_eq(json_quote(NULL, 0, "x"), 3);
+	ck_assert_uint_eq(json_quote(out, sizeof(out), ""), 2);
+	ck_assert_str_eq(out, "\"\"");
+}
+END_TEST
+
+/* Like snprintf: a short buffer gets what fits and a NUL, the return is
+ * the whole length. */
+START_TEST(json_quote_cuts_like_snprintf)
+{
+	char out[5];
+
+	memset(out, 'Z', sizeof(out));
+	ck_assert_uint_eq(json_quote(out, sizeof(out), "abcdef"), 8);
+	ck_assert_str_eq(out, "\"abc");
+}
+END_TEST
+
 Suite *
 proto_suite(void)
 {
@@ -1316,6 +1345,8 @@ proto_suite(void)
 	tcase_add_test(client, client_refuses_requests_it_cannot_encode);
 	tcase_add_test(client, client_connect_names_the_path_on_failure);
 	tcase_add_test(client, client_connects_to_a_unix_socket_path);
+	tcase_add_test(codec, json_quote_escapes_quotes_backslashes_and_controls);
+	tcase_add_test(codec, json_quote_cuts_like_snprintf);
 	suite_add_tcase(s, client);
 	return s;
 }
