@@ -7,6 +7,7 @@
 
 #include "model.h"
 #include "qm_simd.h"
+#include "qm_simd_internal.h"
 
 const char *const model_default_feature_names[8] = {
 	"io_type",           "size",
@@ -15,49 +16,35 @@ const char *const model_default_feature_names[8] = {
 	"prev_throughput_2", "prev_throughput_3",
 };
 
-/* Arrays start on 64-byte boundaries: SIMD variants load whole rows. */
-#define MODEL_ALIGN 64
-
-struct bump {
-	char *base;
-	size_t used;
-};
-
-static void *
-take(struct bump *b, size_t bytes)
-{
-	void *p = b->base ? b->base + b->used : NULL;
-	b->used += (bytes + MODEL_ALIGN - 1) & ~(size_t)(MODEL_ALIGN - 1);
-	return p;
-}
-
+/* Arrays start on QM_SIMD_ALIGN boundaries, carved as the SIMD variants
+ * carve theirs: SIMD variants load whole rows. */
 /* Run once with base NULL to size the block, once more to carve it. */
 static void
-carve(struct model *m, struct bump *b, const uint32_t *widths)
+carve(struct model *m, struct qm_simd_bump *b, const uint32_t *widths)
 {
 	uint32_t n = widths[0];
 
 	if (m->kind == MODEL_FLOAT32) {
-		m->fm.mean = take(b, n * sizeof(float));
-		m->fm.std = take(b, n * sizeof(float));
+		m->fm.mean = qm_simd_take(b, n * sizeof(float));
+		m->fm.std = qm_simd_take(b, n * sizeof(float));
 	} else {
-		m->qm.input.mul = take(b, n * sizeof(int32_t));
-		m->qm.input.add = take(b, n * sizeof(int64_t));
-		m->qm.input.shift = take(b, n * sizeof(int32_t));
-		m->input_mean = take(b, n * sizeof(float));
-		m->input_std = take(b, n * sizeof(float));
+		m->qm.input.mul = qm_simd_take(b, n * sizeof(int32_t));
+		m->qm.input.add = qm_simd_take(b, n * sizeof(int64_t));
+		m->qm.input.shift = qm_simd_take(b, n * sizeof(int32_t));
+		m->input_mean = qm_simd_take(b, n * sizeof(float));
+		m->input_std = qm_simd_take(b, n * sizeof(float));
 	}
 	for (uint32_t i = 0; i < m->n_layers; i++) {
 		size_t in = widths[i], out = widths[i + 1];
 		if (m->kind == MODEL_FLOAT32) {
-			m->fm.layer[i].weights = take(b, in * out * sizeof(float));
-			m->fm.layer[i].bias = take(b, out * sizeof(float));
+			m->fm.layer[i].weights = qm_simd_take(b, in * out * sizeof(float));
+			m->fm.layer[i].bias = qm_simd_take(b, out * sizeof(float));
 		} else {
-			m->qm.layer[i].weights = take(b, in * out);
-			m->qm.layer[i].bias = take(b, out * sizeof(int32_t));
-			m->qm.layer[i].multiplier = take(b, out * sizeof(int32_t));
-			m->qm.layer[i].shift = take(b, out * sizeof(int32_t));
-			m->ql[i].weight_scale = take(b, out * sizeof(float));
+			m->qm.layer[i].weights = qm_simd_take(b, in * out);
+			m->qm.layer[i].bias = qm_simd_take(b, out * sizeof(int32_t));
+			m->qm.layer[i].multiplier = qm_simd_take(b, out * sizeof(int32_t));
+			m->qm.layer[i].shift = qm_simd_take(b, out * sizeof(int32_t));
+			m->ql[i].weight_scale = qm_simd_take(b, out * sizeof(float));
 		}
 	}
 }
@@ -66,7 +53,7 @@ struct model *
 model_new(enum model_kind kind, uint32_t n_layers, const uint32_t *widths)
 {
 	struct model *m;
-	struct bump b = {NULL, 0};
+	struct qm_simd_bump b = {NULL, 0};
 
 	if (n_layers == 0 || n_layers > QM_MAX_LAYERS || widths[0] == 0 ||
 	    widths[0] > QM_MAX_FEATURES || widths[n_layers] != 1)
@@ -81,7 +68,7 @@ model_new(enum model_kind kind, uint32_t n_layers, const uint32_t *widths)
 	m->n_features = widths[0];
 	m->n_layers = n_layers;
 	carve(m, &b, widths);
-	if (posix_memalign(&m->mem, MODEL_ALIGN, b.used ? b.used : MODEL_ALIGN)) {
+	if (posix_memalign(&m->mem, QM_SIMD_ALIGN, b.used ? b.used : QM_SIMD_ALIGN)) {
 		free(m);
 		return NULL;
 	}
@@ -177,7 +164,7 @@ model_finish_int8(struct model *m, char *err, size_t errlen)
 	len = qm_simd_prepare_size(&m->qm, v);
 	free(m->simd_arena);
 	m->simd_arena = NULL;
-	if (len > 0 && posix_memalign(&m->simd_arena, 64, len) != 0) {
+	if (len > 0 && posix_memalign(&m->simd_arena, QM_SIMD_ALIGN, len) != 0) {
 		m->simd_arena = NULL;
 		snprintf(err, errlen, "out of memory");
 		return -1;
