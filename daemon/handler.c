@@ -4,7 +4,7 @@
 #include <string.h>
 
 #include "handler.h"
-#include "json.h"
+#include "textbuf.h"
 
 /* Room for the largest frame, so an encoder never runs out. */
 static int
@@ -68,45 +68,29 @@ append_json(struct outbuf *out, uint8_t opcode, uint32_t id, const char *json, s
 	return 0;
 }
 
-/* s as a JSON string into buf at *off; one cut short leaves *off at cap,
- * which info() reports as not fitting. */
-static void
-json_string(char *buf, size_t cap, size_t *off, const char *s)
-{
-	size_t room, n;
-
-	if (*off >= cap)
-		return;
-	room = cap - *off;
-	n = json_quote(buf + *off, room, s);
-	*off += n < room ? n : room;
-}
-
 static int
 info(struct handler *h, uint32_t id, struct outbuf *out)
 {
 	const struct model *m = h->predictor->model;
 	char json[16384];
-	size_t off = 0;
+	struct textbuf t = {json, sizeof(json), 0, 0};
 
-	off += (size_t)snprintf(json, sizeof(json),
-				"{\"version\": \"%s\", \"model_generation\": %u, \"file\": ",
-				h->version, h->predictor->generation);
-	json_string(json, sizeof(json), &off, h->predictor->path);
-	off += (size_t)snprintf(json + off, sizeof(json) - off,
-				", \"kind\": \"int8\", \"n_features\": %u, \"feature_names\": [",
-				m->n_features);
-	for (uint32_t j = 0; j < m->n_features && off < sizeof(json); j++) {
+	textbuf_put(&t, "{\"version\": \"%s\", \"model_generation\": %u, \"file\": ",
+		    h->version, h->predictor->generation);
+	textbuf_put_json_string(&t, h->predictor->path);
+	textbuf_put(&t, ", \"kind\": \"int8\", \"n_features\": %u, \"feature_names\": [",
+		    m->n_features);
+	for (uint32_t j = 0; j < m->n_features; j++) {
 		if (j > 0)
-			off += (size_t)snprintf(json + off, sizeof(json) - off, ", ");
-		json_string(json, sizeof(json), &off, m->feature_names[j]);
+			textbuf_put(&t, ", ");
+		textbuf_put_json_string(&t, m->feature_names[j]);
 	}
-	off += (size_t)snprintf(json + off, sizeof(json) - off, "], \"calibration_mode\": ");
-	json_string(json, sizeof(json), &off, m->calibration_mode);
-	off += (size_t)snprintf(json + off, sizeof(json) - off, "}");
-	if (off >= sizeof(json))
+	textbuf_put(&t, "], \"calibration_mode\": ");
+	textbuf_put_json_string(&t, m->calibration_mode);
+	textbuf_put(&t, "}");
+	if (t.full)
 		return append_error(h, out, id, PROTO_E_INTERNAL, "INFO does not fit");
-	return append_json(out, PROTO_OP_INFO_REPLY, id, json, off);
+	return append_json(out, PROTO_OP_INFO_REPLY, id, json, t.len);
 }
 
 static int

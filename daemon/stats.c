@@ -1,9 +1,9 @@
 /* Counters, histogram and their renderings. */
-#include <stdarg.h>
 #include <stdio.h>
 #include <string.h>
 
 #include "stats.h"
+#include "textbuf.h"
 
 void
 stats_observe_latency(struct stats *s, uint64_t ns)
@@ -24,36 +24,12 @@ stats_bucket_bound_us(int k)
 	return k < STATS_BUCKETS - 1 ? (uint64_t)1 << k : 0;
 }
 
-/* Appends to a buffer, remembering whether it overflowed. */
-struct out {
-	char *buf;
-	size_t cap, len;
-	int full;
-};
-
-__attribute__((format(printf, 2, 3))) static void
-put(struct out *o, const char *fmt, ...)
-{
-	va_list ap;
-	int n;
-
-	if (o->full)
-		return;
-	va_start(ap, fmt);
-	n = vsnprintf(o->buf + o->len, o->cap - o->len, fmt, ap);
-	va_end(ap);
-	if (n < 0 || (size_t)n >= o->cap - o->len)
-		o->full = 1;
-	else
-		o->len += (size_t)n;
-}
-
 int
 stats_json(const struct stats *s, uint32_t generation, char *buf, size_t cap)
 {
-	struct out o = {buf, cap, 0, cap == 0};
+	struct textbuf o = {buf, cap, 0, cap == 0};
 
-	put(&o, "{\"model_generation\": %u, \"connections_open\": %llu, "
+	textbuf_put(&o, "{\"model_generation\": %u, \"connections_open\": %llu, "
 		"\"connections_total\": %llu, \"frames\": %llu, \"predictions\": %llu, "
 		"\"slow_predictions\": %llu, \"reloads\": %llu, \"reload_failures\": %llu, "
 		"\"errors\": {",
@@ -62,40 +38,40 @@ stats_json(const struct stats *s, uint32_t generation, char *buf, size_t cap)
 	    (unsigned long long)s->predictions, (unsigned long long)s->slow_predictions,
 	    (unsigned long long)s->reloads, (unsigned long long)s->reload_failures);
 	for (int c = 1; c < STATS_ERROR_CODES; c++)
-		put(&o, "%s\"%d\": %llu", c > 1 ? ", " : "", c,
+		textbuf_put(&o, "%s\"%d\": %llu", c > 1 ? ", " : "", c,
 		    (unsigned long long)s->errors[c]);
-	put(&o, "}, \"latency_us\": {\"count\": %llu, \"sum_ns\": %llu, \"buckets\": [",
+	textbuf_put(&o, "}, \"latency_us\": {\"count\": %llu, \"sum_ns\": %llu, \"buckets\": [",
 	    (unsigned long long)s->latency_count, (unsigned long long)s->latency_sum_ns);
 	for (int k = 0; k < STATS_BUCKETS; k++) {
 		if (k < STATS_BUCKETS - 1)
-			put(&o, "%s{\"le\": %llu, \"count\": %llu}", k ? ", " : "",
+			textbuf_put(&o, "%s{\"le\": %llu, \"count\": %llu}", k ? ", " : "",
 			    (unsigned long long)stats_bucket_bound_us(k),
 			    (unsigned long long)s->latency_bucket[k]);
 		else
-			put(&o, ", {\"le\": null, \"count\": %llu}",
+			textbuf_put(&o, ", {\"le\": null, \"count\": %llu}",
 			    (unsigned long long)s->latency_bucket[k]);
 	}
-	put(&o, "]}}");
+	textbuf_put(&o, "]}}");
 	return o.full ? -1 : (int)o.len;
 }
 
 static void
-counter(struct out *o, const char *name, const char *help, uint64_t v)
+counter(struct textbuf *o, const char *name, const char *help, uint64_t v)
 {
-	put(o, "# HELP iolatd_%s %s\n# TYPE iolatd_%s counter\niolatd_%s %llu\n", name,
+	textbuf_put(o, "# HELP iolatd_%s %s\n# TYPE iolatd_%s counter\niolatd_%s %llu\n", name,
 	    help, name, name, (unsigned long long)v);
 }
 
 int
 stats_prometheus(const struct stats *s, uint32_t generation, char *buf, size_t cap)
 {
-	struct out o = {buf, cap, 0, cap == 0};
+	struct textbuf o = {buf, cap, 0, cap == 0};
 	uint64_t cumulative = 0;
 
-	put(&o, "# HELP iolatd_model_generation Generation of the model being served.\n"
+	textbuf_put(&o, "# HELP iolatd_model_generation Generation of the model being served.\n"
 		"# TYPE iolatd_model_generation gauge\niolatd_model_generation %u\n",
 	    generation);
-	put(&o, "# HELP iolatd_connections_open Connections open now.\n"
+	textbuf_put(&o, "# HELP iolatd_connections_open Connections open now.\n"
 		"# TYPE iolatd_connections_open gauge\niolatd_connections_open %llu\n",
 	    (unsigned long long)s->connections_open);
 	counter(&o, "connections_total", "Connections accepted.", s->connections_total);
@@ -106,23 +82,23 @@ stats_prometheus(const struct stats *s, uint32_t generation, char *buf, size_t c
 	counter(&o, "reloads_total", "Models reloaded.", s->reloads);
 	counter(&o, "reload_failures_total", "Reloads refused, old model kept.",
 		s->reload_failures);
-	put(&o, "# HELP iolatd_errors_total Error replies by protocol error code.\n"
+	textbuf_put(&o, "# HELP iolatd_errors_total Error replies by protocol error code.\n"
 		"# TYPE iolatd_errors_total counter\n");
 	for (int c = 1; c < STATS_ERROR_CODES; c++)
-		put(&o, "iolatd_errors_total{code=\"%d\"} %llu\n", c,
+		textbuf_put(&o, "iolatd_errors_total{code=\"%d\"} %llu\n", c,
 		    (unsigned long long)s->errors[c]);
-	put(&o, "# HELP iolatd_request_seconds Time from a frame's arrival to its reply.\n"
+	textbuf_put(&o, "# HELP iolatd_request_seconds Time from a frame's arrival to its reply.\n"
 		"# TYPE iolatd_request_seconds histogram\n");
 	for (int k = 0; k < STATS_BUCKETS; k++) {
 		cumulative += s->latency_bucket[k];
 		if (k < STATS_BUCKETS - 1)
-			put(&o, "iolatd_request_seconds_bucket{le=\"%.6f\"} %llu\n",
+			textbuf_put(&o, "iolatd_request_seconds_bucket{le=\"%.6f\"} %llu\n",
 			    stats_bucket_bound_us(k) / 1e6, (unsigned long long)cumulative);
 		else
-			put(&o, "iolatd_request_seconds_bucket{le=\"+Inf\"} %llu\n",
+			textbuf_put(&o, "iolatd_request_seconds_bucket{le=\"+Inf\"} %llu\n",
 			    (unsigned long long)cumulative);
 	}
-	put(&o, "iolatd_request_seconds_sum %.9f\niolatd_request_seconds_count %llu\n",
+	textbuf_put(&o, "iolatd_request_seconds_sum %.9f\niolatd_request_seconds_count %llu\n",
 	    s->latency_sum_ns / 1e9, (unsigned long long)s->latency_count);
 	return o.full ? -1 : (int)o.len;
 }
