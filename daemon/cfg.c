@@ -18,7 +18,7 @@ void
 cfg_defaults(struct cfg *c, const char *default_model)
 {
 	memset(c, 0, sizeof(*c));
-	snprintf(c->socket, sizeof(c->socket), "/run/iolatd/iolatd.sock");
+	snprintf(c->socket, sizeof(c->socket), "%s", CFG_DEFAULT_SOCKET);
 	c->socket_mode = 0660;
 	snprintf(c->model, sizeof(c->model), "%s", default_model);
 	c->log_level = 6;
@@ -28,7 +28,9 @@ cfg_defaults(struct cfg *c, const char *default_model)
 	c->drain_timeout = 10;
 }
 
-int
+/* The syslog priority of a level name (err, warning, notice, info, debug),
+ * or -1. */
+static int
 cfg_log_level(const char *name)
 {
 	for (size_t i = 0; i < sizeof(levels) / sizeof(levels[0]); i++)

@@ -9,6 +9,7 @@
 
 #define CFG_PATH_MAX 4096
 #define CFG_SOCKET_MAX 108 /* sun_path, with its NUL */
+#define CFG_DEFAULT_SOCKET "/run/iolatd/iolatd.sock" /* serve's, and the clients' */
 
 struct cfg {
 	char socket[CFG_SOCKET_MAX];
@@ -38,8 +39,5 @@ int cfg_set(struct cfg *c, const char *key, const char *value, char *err,
 int cfg_load(struct cfg *c, const char *path, int missing_ok, char *err,
 	     size_t errlen);
 
-/* The syslog priority of a level name (err, warning, notice, info, debug),
- * or -1. */
-int cfg_log_level(const char *name);
 
 #endif

@@ -5,12 +5,12 @@
 #include <stdlib.h>
 #include <string.h>
 
+#include "cfg.h"
 #include "client.h"
 #include "commands.h"
 #include "csv_features.h"
 #include "stats.h"
 
-#define DEFAULT_SOCKET "/run/iolatd/iolatd.sock"
 /* A daemon that makes no progress for this long is given up on. */
 #define CLIENT_TIMEOUT_MS 10000
 #define TIMEOUT_TEXT "10 seconds"
@@ -24,7 +24,7 @@ static const char query_usage[] =
 	"comma separated) from CSV or standard input, asks the running daemon,\n"
 	"and prints 'decision,probability' a line (decision 1 = slow).\n"
 	"Gives up when the daemon makes no progress for " TIMEOUT_TEXT ".\n"
-	"  -s, --socket PATH  the daemon's socket (default " DEFAULT_SOCKET ")\n"
+	"  -s, --socket PATH  the daemon's socket (default " CFG_DEFAULT_SOCKET ")\n"
 	"  -h, --help         this text\n";
 
 static const char stats_usage[] =
@@ -32,7 +32,7 @@ static const char stats_usage[] =
 	"Prints the running daemon's counters and request latency histogram,\n"
 	"as a table by default.\n"
 	"Gives up when the daemon makes no progress for " TIMEOUT_TEXT ".\n"
-	"  -s, --socket PATH  the daemon's socket (default " DEFAULT_SOCKET ")\n"
+	"  -s, --socket PATH  the daemon's socket (default " CFG_DEFAULT_SOCKET ")\n"
 	"      --json         the daemon's STATS reply: one JSON object\n"
 	"      --prometheus   Prometheus text exposition, metrics iolatd_*\n"
 	"  -h, --help         this text\n";
@@ -43,7 +43,7 @@ static const char reload_usage[] =
 	"JSON reply with the new model generation. Only root and the daemon's\n"
 	"own user may; when the new model fails to load, the old one is kept.\n"
 	"Gives up when the daemon makes no progress for " TIMEOUT_TEXT ".\n"
-	"  -s, --socket PATH  the daemon's socket (default " DEFAULT_SOCKET ")\n"
+	"  -s, --socket PATH  the daemon's socket (default " CFG_DEFAULT_SOCKET ")\n"
 	"  -h, --help         this text\n";
 
 /* What a client command was asked: its name and usage, the socket, and
@@ -294,7 +294,7 @@ query_stream(const struct client_args *a, struct proto_client *c, uint16_t nf, F
 int
 cmd_query(int argc, char **argv)
 {
-	struct client_args a = {"query", query_usage, DEFAULT_SOCKET, 0, 0};
+	struct client_args a = {"query", query_usage, CFG_DEFAULT_SOCKET, 0, 0};
 	struct proto_client *c;
 	FILE *in = stdin;
 	const char *in_name = "<stdin>";
@@ -378,7 +378,7 @@ stats_table(const struct stats *s, uint32_t generation)
 int
 cmd_stats(int argc, char **argv)
 {
-	struct client_args a = {"stats", stats_usage, DEFAULT_SOCKET, 0, 0};
+	struct client_args a = {"stats", stats_usage, CFG_DEFAULT_SOCKET, 0, 0};
 	struct proto_client *c;
 	struct stats s;
 	uint32_t generation;
@@ -434,7 +434,7 @@ cmd_stats(int argc, char **argv)
 int
 cmd_reload(int argc, char **argv)
 {
-	struct client_args a = {"reload", reload_usage, DEFAULT_SOCKET, 0, 0};
+	struct client_args a = {"reload", reload_usage, CFG_DEFAULT_SOCKET, 0, 0};
 	struct proto_client *c;
 	char *json = NULL;
 	int r, status;

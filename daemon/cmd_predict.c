@@ -9,14 +9,13 @@
 #include "csv_features.h"
 #include "model_file.h"
 
-#define DEFAULT_MODEL IOLAT_DATADIR "/iolat-default-int8.h5"
 
 static const char predict_usage[] =
 	"usage: iolatd predict [--model FILE] [CSV]\n"
 	"Reads one feature vector a line (the model's n_features integers,\n"
 	"comma separated) from CSV or standard input and prints\n"
 	"'decision,probability' a line (decision 1 = slow).\n"
-	"  -m, --model FILE  model file, float32 or int8 (default " DEFAULT_MODEL ")\n"
+	"  -m, --model FILE  model file, float32 or int8 (default " MF_DEFAULT_MODEL ")\n"
 	"  -h, --help        this text\n";
 
 static int
@@ -69,7 +68,7 @@ cmd_predict(int argc, char **argv)
 		{"help", no_argument, NULL, 'h'},
 		{NULL, 0, NULL, 0},
 	};
-	const char *model_path = DEFAULT_MODEL;
+	const char *model_path = MF_DEFAULT_MODEL;
 	char err[512];
 	struct model *m;
 	FILE *in = stdin;

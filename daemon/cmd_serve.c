@@ -5,12 +5,12 @@
 
 #include "cfg.h"
 #include "commands.h"
+#include "model_file.h"
 #include "predictor.h"
 #include "server.h"
 #include "svc.h"
 
 #define DEFAULT_CONFIG "/etc/iolatd.conf"
-#define DEFAULT_MODEL IOLAT_DATADIR "/iolat-default-int8.h5"
 
 static const char serve_usage[] =
 	"usage: iolatd serve [-c FILE] [--socket PATH] [--model FILE] [--log-level L]\n"
@@ -66,7 +66,7 @@ cmd_serve(int argc, char **argv)
 		fprintf(stderr, "iolatd serve: unexpected argument '%s'\n", argv[optind]);
 		return 2;
 	}
-	cfg_defaults(&c, DEFAULT_MODEL);
+	cfg_defaults(&c, MF_DEFAULT_MODEL);
 	if (cfg_load(&c, config ? config : DEFAULT_CONFIG, config == NULL, err,
 		     sizeof(err)) != 0) {
 		fprintf(stderr, "iolatd serve: %s\n", err);

@@ -363,15 +363,14 @@ train_and_save(struct train_args *a, int argc, char **argv, const struct ds *tra
 					    ? (double)(train->n - slow) / slow
 					    : a->class_weight);
 	float steps[QM_MAX_FEATURES];
+	fm_fit_normalisation(&m->fm, train->features, train->n);
 	if (a->quant_noise) {
-		fm_fit_normalisation(&m->fm, train->features, train->n);
 		fm_input_steps(&m->fm, train->features, train->n, steps);
 		a->opt.input_noise = steps;
 	}
 	struct phase phase = {"training", a->opt.epochs};
 	a->opt.progress = progress;
 	a->opt.progress_ctx = &phase;
-	fm_fit_normalisation(&m->fm, train->features, train->n);
 	if (fm_train(&m->fm, train->features, train->labels, train->n, val->features,
 		     val->labels, val->n, &a->opt) != 0) {
 		fprintf(stderr, "iolatd train: out of memory\n");

@@ -8,8 +8,8 @@
 
 #include "config.h"
 #include "kv_internal.h"
+#include "model_file.h"
 
-#define DEFAULT_MODEL IOLAT_DATADIR "/iolat-default-int8.h5"
 
 /* Handles now open. A call checks its handle against this list before
  * touching it, so a closed or bogus handle is an error, not a crash
@@ -210,7 +210,7 @@ kv_open(const kv_options_t *o, char **err)
 	rocksdb_writeoptions_set_sync(kv->wopt, o->sync);
 
 	if (policy == KV_PREDICT) {
-		kv->pred = kv_predictor_open(o->model[0] ? o->model : DEFAULT_MODEL, o->daemon, err);
+		kv->pred = kv_predictor_open(o->model[0] ? o->model : MF_DEFAULT_MODEL, o->daemon, err);
 		if (kv->pred == NULL)
 			goto fail;
 	}

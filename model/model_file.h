@@ -10,6 +10,10 @@
 #define MF_FORMAT "iolat-model"
 #define MF_FORMAT_VERSION 1
 
+/* The installed default int8 model (make install, models/): what iolatd
+ * predict and serve and libkvclient use unless given another. */
+#define MF_DEFAULT_MODEL IOLAT_DATADIR "/iolat-default-int8.h5"
+
 /* Loads a model file. On failure returns NULL and writes one line to err
  * naming the file and the dataset or attribute at fault, e.g.
  * "m.h5: /layers/1/weights has shape [16,64], expected [16,128]".
