@@ -20,13 +20,8 @@ int
 fm_fq_init(struct fm_fq *q, const struct fm_model *m, const struct quant_ranges *r)
 {
 	memset(q, 0, sizeof(*q));
-	for (uint32_t j = 0; j < m->n_features; j++) {
-		if (r->per_tensor_input)
-			quant_params(r->min[0], r->max[0], &q->in_scale[j], &q->in_zp[j]);
-		else
-			quant_params(r->feature_min[j], r->feature_max[j], &q->in_scale[j],
-				     &q->in_zp[j]);
-	}
+	for (uint32_t j = 0; j < m->n_features; j++)
+		quant_input_params(r, j, &q->in_scale[j], &q->in_zp[j]);
 	for (uint32_t i = 0; i + 1 < m->n_layers; i++)
 		quant_params(r->min[i + 1], r->max[i + 1], &q->act_scale[i], &q->act_zp[i]);
 	for (uint32_t i = 0; i < m->n_layers; i++) {

@@ -55,15 +55,18 @@ fm_fit_normalisation(struct fm_model *m, const float *x, size_t n)
 void
 fm_input_steps(const struct fm_model *m, const float *x, size_t n, float *steps)
 {
-	for (uint32_t j = 0; j < m->n_features; j++) {
-		float lo = 0.0f, hi = 0.0f; /* int8 ranges always include 0 */
-		for (size_t i = 0; i < n; i++) {
-			float v = (x[i * m->n_features + j] - m->mean[j]) / m->std[j];
-			lo = v < lo ? v : lo;
-			hi = v > hi ? v : hi;
+	float lo[QM_MAX_FEATURES] = {0}, hi[QM_MAX_FEATURES] = {0}; /* int8 ranges include 0 */
+	float v[QM_MAX_FEATURES];
+
+	for (size_t i = 0; i < n; i++) {
+		fm_normalise(m, x + i * m->n_features, v);
+		for (uint32_t j = 0; j < m->n_features; j++) {
+			lo[j] = v[j] < lo[j] ? v[j] : lo[j];
+			hi[j] = v[j] > hi[j] ? v[j] : hi[j];
 		}
-		steps[j] = (hi - lo) / 255.0f * m->std[j];
 	}
+	for (uint32_t j = 0; j < m->n_features; j++)
+		steps[j] = (hi[j] - lo[j]) / 255.0f * m->std[j];
 }
 
 /* Numerically stable BCE on a logit z for label y. */

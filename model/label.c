@@ -15,22 +15,15 @@ cmp_u32(const void *a, const void *b)
 
 /* numpy's linear method on sorted data: index (n - 1) p / 100. */
 static double
-sorted_percentile(double (*at)(const void *, size_t), const void *v, size_t n,
-		  double p)
+sorted_percentile(const uint32_t *v, size_t n, double p)
 {
 	double pos = (n - 1) * p / 100.0;
 	size_t i = (size_t)floor(pos);
 	double frac = pos - i;
 
 	if (i + 1 >= n)
-		return at(v, n - 1);
-	return at(v, i) + frac * (at(v, i + 1) - at(v, i));
-}
-
-static double
-u32_at(const void *v, size_t i)
-{
-	return ((const uint32_t *)v)[i];
+		return v[n - 1];
+	return v[i] + frac * ((double)v[i + 1] - v[i]);
 }
 
 /* Hoare's selection: afterwards s[k] is the k-th smallest, everything
@@ -106,7 +99,7 @@ label_inflection_point(const uint32_t *latency_us, size_t n)
 		return 0;
 	memcpy(s, latency_us, n * sizeof(*s));
 	qsort(s, n, sizeof(*s), cmp_u32);
-	p97 = sorted_percentile(u32_at, s, n, 97.0);
+	p97 = sorted_percentile(s, n, 97.0);
 	for (kept = 0; kept < n && s[kept] <= p97; kept++)
 		;
 	max = s[kept - 1];

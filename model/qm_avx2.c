@@ -38,12 +38,6 @@ struct avx2_model {
 	struct avx2_last last;
 };
 
-static uint32_t
-div_up(uint32_t a, uint32_t b)
-{
-	return (a + b - 1) / b;
-}
-
 static struct avx2_model *
 carve(const struct qm_model *m, struct qm_simd_bump *b,
       struct avx2_model *sizing)
@@ -53,21 +47,21 @@ carve(const struct qm_model *m, struct qm_simd_bump *b,
 	if (p == NULL)
 		p = sizing;
 	p->n_features = m->n_features;
-	p->in_groups = div_up(m->n_features, 4);
+	p->in_groups = qm_div_up(m->n_features, 4);
 	p->n_hidden = m->n_layers - 1;
 	qm_simd_input_carve(b, &p->in, (size_t)p->in_groups * 4);
 	for (uint32_t i = 0; i < p->n_hidden; i++) {
 		struct avx2_layer *L = &p->layer[i];
 		size_t npad;
-		L->kp = div_up(m->layer[i].n_in, 2);
-		L->groups = div_up(m->layer[i].n_out, 8);
+		L->kp = qm_div_up(m->layer[i].n_in, 2);
+		L->groups = qm_div_up(m->layer[i].n_out, 8);
 		npad = (size_t)L->groups * 8;
 		L->w = qm_simd_take(b, (size_t)L->kp * npad * 2 * sizeof(int16_t));
 		L->bias = qm_simd_take(b, npad * sizeof(int32_t));
 		qm_simd_rq_carve(b, &L->rq, npad);
 	}
 	p->last.n_in = m->layer[p->n_hidden].n_in;
-	p->last.w = qm_simd_take(b, (size_t)div_up(p->last.n_in, 16) * 16 *
+	p->last.w = qm_simd_take(b, (size_t)qm_div_up(p->last.n_in, 16) * 16 *
 					    sizeof(int16_t));
 	return p;
 }
@@ -106,7 +100,7 @@ pack_layer(struct avx2_layer *L, const struct qm_layer *l)
 static void
 pack_last(struct avx2_last *L, const struct qm_layer *l)
 {
-	memset(L->w, 0, (size_t)div_up(L->n_in, 16) * 16 * sizeof(int16_t));
+	memset(L->w, 0, (size_t)qm_div_up(L->n_in, 16) * 16 * sizeof(int16_t));
 	for (uint32_t j = 0; j < l->n_in; j++)
 		L->w[j] = l->weights[j];
 	L->bias = l->acc_bias[0];

@@ -53,12 +53,6 @@ struct avx512_model {
 	struct avx512_last last;
 };
 
-static uint32_t
-div_up(uint32_t a, uint32_t b)
-{
-	return (a + b - 1) / b;
-}
-
 /* Sizing pass when b->base is NULL: the pointers stay NULL. */
 static struct avx512_model *
 carve(const struct qm_model *m, struct qm_simd_bump *b,
@@ -69,14 +63,14 @@ carve(const struct qm_model *m, struct qm_simd_bump *b,
 	if (p == NULL)
 		p = sizing;
 	p->n_features = m->n_features;
-	p->in_groups = div_up(m->n_features, 8);
+	p->in_groups = qm_div_up(m->n_features, 8);
 	p->n_hidden = m->n_layers - 1;
 	qm_simd_input_carve(b, &p->in, (size_t)p->in_groups * 8);
 	for (uint32_t i = 0; i < p->n_hidden; i++) {
 		struct avx512_layer *L = &p->layer[i];
 		size_t npad;
-		L->k4 = div_up(m->layer[i].n_in, 4);
-		L->groups = div_up(m->layer[i].n_out, 16);
+		L->k4 = qm_div_up(m->layer[i].n_in, 4);
+		L->groups = qm_div_up(m->layer[i].n_out, 16);
 		L->blocked = L->groups / 4 * 4;
 		npad = (size_t)L->groups * 16;
 		L->w = qm_simd_take(b, (size_t)L->k4 * npad * 4);
@@ -84,8 +78,8 @@ carve(const struct qm_model *m, struct qm_simd_bump *b,
 		qm_simd_rq_carve(b, &L->rq, npad);
 	}
 	p->last.n_in = m->layer[p->n_hidden].n_in;
-	p->last.w = qm_simd_take(b, (size_t)div_up(p->last.n_in, 64) * 64);
-	p->last.w32 = qm_simd_take(b, (size_t)div_up(p->last.n_in, 64) * 64 *
+	p->last.w = qm_simd_take(b, (size_t)qm_div_up(p->last.n_in, 64) * 64);
+	p->last.w32 = qm_simd_take(b, (size_t)qm_div_up(p->last.n_in, 64) * 64 *
 					      sizeof(int32_t));
 	p->small = qm_avx512_register_path(m)
 			   ? qm_simd_take(b, qm_avx512_regs_size()) : NULL;
@@ -148,8 +142,8 @@ pack_last(struct avx512_last *L, const struct qm_layer *l)
 {
 	int64_t sum = 0;
 
-	memset(L->w, 0, (size_t)div_up(L->n_in, 64) * 64);
-	memset(L->w32, 0, (size_t)div_up(L->n_in, 64) * 64 * sizeof(int32_t));
+	memset(L->w, 0, (size_t)qm_div_up(L->n_in, 64) * 64);
+	memset(L->w32, 0, (size_t)qm_div_up(L->n_in, 64) * 64 * sizeof(int32_t));
 	for (uint32_t j = 0; j < l->n_in; j++) {
 		L->w[j] = l->weights[j];
 		L->w32[j] = l->weights[j];

@@ -20,6 +20,13 @@
 #define QM_HAVE_X86_SIMD 0
 #endif
 
+/* Groups of b that a items fill. */
+static inline uint32_t
+qm_div_up(uint32_t a, uint32_t b)
+{
+	return (a + b - 1) / b;
+}
+
 /* Packed arrays start on this boundary: whole-vector loads. */
 #define QM_SIMD_ALIGN 64
 

@@ -125,6 +125,15 @@ quant_layer(struct model *q, const struct fm_layer *fl, const float *fw_all,
 	return 0;
 }
 
+void
+quant_input_params(const struct quant_ranges *r, uint32_t j, float *scale, int32_t *zp)
+{
+	if (r->per_tensor_input)
+		quant_params(r->min[0], r->max[0], scale, zp);
+	else
+		quant_params(r->feature_min[j], r->feature_max[j], scale, zp);
+}
+
 /* The input map of every feature, and the weights layer 0 sees: with a
  * scale per feature, x_j = s_j (q_j - zp_j), so w_cj x_j is
  * (w_cj s_j)(q_j - zp_j). */
@@ -137,10 +146,7 @@ quant_input(struct model *q, const struct model *f, const struct quant_ranges *r
 	for (uint32_t j = 0; j < f->n_features; j++) {
 		float s;
 		int32_t zp;
-		if (r->per_tensor_input)
-			quant_params(r->min[0], r->max[0], &s, &zp);
-		else
-			quant_params(r->feature_min[j], r->feature_max[j], &s, &zp);
+		quant_input_params(r, j, &s, &zp);
 		q->input_scale[j] = s;
 		q->input_zp[j] = zp;
 		q->input_mean[j] = f->fm.mean[j];

@@ -28,6 +28,11 @@ void quant_multiplier(double real, int32_t *multiplier, int32_t *shift);
  * (widened to include 0), as TFLite's ChooseQuantizationParams. */
 void quant_params(float min, float max, float *scale, int32_t *zero_point);
 
+/* The scale and zero point of input feature j: its own range, or the
+ * one range of all features with per_tensor_input. */
+void quant_input_params(const struct quant_ranges *r, uint32_t j, float *scale,
+			int32_t *zero_point);
+
 /* Builds the int8 model of float model f for these ranges. mode names the
  * calibration that produced them (stored in the file). Returns NULL and
  * fills err on failure. */
