@@ -223,12 +223,9 @@ split_trace(const char *path, const struct train_args *a, struct ds *train,
 			all.n);
 		goto out;
 	}
-	struct ds part[3];
-	if (trainset_slice(&all, 0, n_fit, &part[0]) != 0 ||
-	    trainset_slice(&all, n_fit, n_train, &part[1]) != 0 ||
-	    trainset_slice(&all, n_train, all.n, &part[2]) != 0 ||
-	    trainset_append(train, &part[0]) != 0 || trainset_append(val, &part[1]) != 0 ||
-	    trainset_append(test, &part[2]) != 0) {
+	if (trainset_append_rows(train, &all, 0, n_fit) != 0 ||
+	    trainset_append_rows(val, &all, n_fit, n_train) != 0 ||
+	    trainset_append_rows(test, &all, n_train, all.n) != 0) {
 		fprintf(stderr, "iolatd train: out of memory\n");
 		goto out;
 	}
@@ -239,8 +236,6 @@ split_trace(const char *path, const struct train_args *a, struct ds *train,
 		   "%zu train, %zu validation, %zu test",
 		   path, all.n, threshold, 100.0 * slow / all.n, n_fit, n_train - n_fit,
 		   all.n - n_train);
-	for (int i = 0; i < 3; i++)
-		ds_free(&part[i]);
 	rc = 0;
 out:
 	ds_free(&all);

@@ -59,31 +59,15 @@ trainset_from_trace(const struct trace *t, uint32_t threshold_us,
 }
 
 int
-trainset_slice(const struct ds *src, size_t from, size_t to, struct ds *dst)
+trainset_append_rows(struct ds *dst, const struct ds *src, size_t from, size_t to)
 {
-	size_t n = to - from;
-
-	if (ds_alloc(dst, n, src->n_features, src->labels != NULL) != 0)
-		return -1;
-	memcpy(dst->features, src->features + from * src->n_features,
-	       n * src->n_features * sizeof(float));
-	if (src->labels) {
-		memcpy(dst->labels, src->labels + from, n);
-		memcpy(dst->latency_us, src->latency_us + from, n * sizeof(uint32_t));
-	}
-	return 0;
-}
-
-int
-trainset_append(struct ds *dst, const struct ds *src)
-{
-	size_t n = dst->n + src->n, nf = src->n_features;
+	size_t add = to - from, n = dst->n + add, nf = src->n_features;
 	float *f = realloc(dst->features, (n ? n : 1) * nf * sizeof(float));
 
 	if (f == NULL)
 		return -1;
 	dst->features = f;
-	memcpy(f + dst->n * nf, src->features, src->n * nf * sizeof(float));
+	memcpy(f + dst->n * nf, src->features + from * nf, add * nf * sizeof(float));
 	if (src->labels) {
 		uint8_t *l = realloc(dst->labels, n ? n : 1);
 		if (l == NULL)
@@ -93,8 +77,8 @@ trainset_append(struct ds *dst, const struct ds *src)
 		if (lat == NULL)
 			return -1;
 		dst->latency_us = lat;
-		memcpy(l + dst->n, src->labels, src->n);
-		memcpy(lat + dst->n, src->latency_us, src->n * sizeof(uint32_t));
+		memcpy(l + dst->n, src->labels + from, add);
+		memcpy(lat + dst->n, src->latency_us + from, add * sizeof(uint32_t));
 	}
 	dst->n = n;
 	dst->n_features = (uint32_t)nf;

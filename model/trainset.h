@@ -18,10 +18,8 @@ uint32_t *trainset_read_latencies(const struct trace *t);
 int trainset_from_trace(const struct trace *t, uint32_t threshold_us,
 			struct ds *out, char *err, size_t errlen);
 
-/* Rows [from, to) of src into dst (a copy). Returns 0 or -1 (no memory). */
-int trainset_slice(const struct ds *src, size_t from, size_t to, struct ds *dst);
-
-/* Appends src's rows to dst (same n_features, both labelled or not). */
-int trainset_append(struct ds *dst, const struct ds *src);
+/* Appends rows [from, to) of src to dst (same n_features, both labelled
+ * or not). Returns 0 or -1 (no memory; dst keeps its rows). */
+int trainset_append_rows(struct ds *dst, const struct ds *src, size_t from, size_t to);
 
 #endif
