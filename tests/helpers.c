@@ -341,3 +341,18 @@ test_left_ms(int64_t deadline)
 
 	return l < 0 ? 0 : (int)l;
 }
+
+int
+test_cmp_double(const void *a, const void *b)
+{
+	double x = *(const double *)a, y = *(const double *)b;
+
+	return (x > y) - (x < y);
+}
+
+double
+test_median(double *v, size_t n)
+{
+	qsort(v, n, sizeof(*v), test_cmp_double);
+	return n % 2 ? v[n / 2] : (v[n / 2 - 1] + v[n / 2]) / 2;
+}

@@ -75,4 +75,9 @@ double test_now_s(void);
  * the timeout of the next poll. */
 int test_left_ms(int64_t deadline);
 
+/* qsort's comparison of doubles, and the median of v[0..n) (sorting v;
+ * the mean of the middle two when n is even). */
+int test_cmp_double(const void *a, const void *b);
+double test_median(double *v, size_t n);
+
 #endif

@@ -11,13 +11,6 @@
 #include "dataset.h"
 #include "helpers.h"
 
-static int
-cmp_double(const void *a, const void *b)
-{
-	double x = *(const double *)a, y = *(const double *)b;
-	return (x > y) - (x < y);
-}
-
 /* Median seconds of reading and calibrating path, 5 runs. */
 static double
 time_calibration(const struct model *f, const char *path, size_t n)
@@ -46,8 +39,7 @@ time_calibration(const struct model *f, const char *path, size_t n)
 		calib_recording_free(&rec);
 		ds_free(&d);
 	}
-	qsort(t, 5, sizeof(double), cmp_double);
-	return t[2];
+	return test_median(t, 5);
 }
 
 int

@@ -434,18 +434,11 @@ time_once(engine_fn fn)
 	return (test_now_ns() - t0) / N_VEC;
 }
 
-static int
-cmp_double(const void *a, const void *b)
-{
-	double x = *(const double *)a, y = *(const double *)b;
-	return (x > y) - (x < y);
-}
-
 /* Sorts e->ns; returns the value at quantile q. */
 static double
 quantile(struct engine *e, double q)
 {
-	qsort(e->ns, N_REP, sizeof(double), cmp_double);
+	qsort(e->ns, N_REP, sizeof(double), test_cmp_double);
 	return e->ns[(int)(q * (N_REP - 1) + 0.5)];
 }
 

@@ -146,13 +146,6 @@ cmp_u32(const void *a, const void *b)
 	return (x > y) - (x < y);
 }
 
-static int
-cmp_double(const void *a, const void *b)
-{
-	double x = *(const double *)a, y = *(const double *)b;
-	return (x > y) - (x < y);
-}
-
 /* Sorts v; the value at quantile q (nearest rank). */
 static uint32_t
 quantile_u32(uint32_t *v, size_t n, double q)
@@ -161,13 +154,6 @@ quantile_u32(uint32_t *v, size_t n, double q)
 
 	qsort(v, n, sizeof(*v), cmp_u32);
 	return v[k == 0 ? 0 : (k > n ? n : k) - 1];
-}
-
-static double
-median(double *v, int n)
-{
-	qsort(v, (size_t)n, sizeof(*v), cmp_double);
-	return n % 2 ? v[n / 2] : (v[n / 2 - 1] + v[n / 2]) / 2;
 }
 
 /* utime + stime of a process, in seconds. */
@@ -410,8 +396,8 @@ bench_latency(void)
 		printf("   %-4d %10.2f %10.2f   %10.2f %10.2f\n", r + 1, d50[r], d99[r], r50[r],
 		       r99[r]);
 	}
-	double md50 = median(d50, LAT_REPS), md99 = median(d99, LAT_REPS);
-	double mr50 = median(r50, LAT_REPS), mr99 = median(r99, LAT_REPS);
+	double md50 = test_median(d50, LAT_REPS), md99 = test_median(d99, LAT_REPS);
+	double mr50 = test_median(r50, LAT_REPS), mr99 = test_median(r99, LAT_REPS);
 	printf("   %-4s %10.2f %10.2f   %10.2f %10.2f\n", "med", md50, md99, mr50, mr99);
 	printf("   daemon p50 / raw p50 = %.2fx (target <= 1.25x: %s); "
 	       "daemon p99 / raw p99 = %.2fx\n",
@@ -557,9 +543,9 @@ bench_pipelined(void)
 		printf("   %-4d %16.0f %12.0f %14.0f %14.0f\n", r + 1, rate[r],
 		       rate[r] / PIPE_COUNT, dcpu[r], ccpu[r]);
 	}
-	double m = median(rate, PIPE_REPS);
+	double m = test_median(rate, PIPE_REPS);
 	printf("   %-4s %16.0f %12.0f %14.0f %14.0f\n", "med", m, m / PIPE_COUNT,
-	       median(dcpu, PIPE_REPS), median(ccpu, PIPE_REPS));
+	       test_median(dcpu, PIPE_REPS), test_median(ccpu, PIPE_REPS));
 	printf("   predictions/s (median) = %.0f (target >= 1,000,000: %s)\n", m,
 	       m >= 1e6 ? "met" : "NOT met");
 	for (int t = 0; t < PIPE_THREADS; t++) {

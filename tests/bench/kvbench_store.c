@@ -272,14 +272,6 @@ time_block(kv_t *kv, const struct store *s, const uint32_t *seq, size_t n_seq, s
 	return 0;
 }
 
-static int
-cmp_double(const void *a, const void *b)
-{
-	double x = *(const double *)a, y = *(const double *)b;
-
-	return (x > y) - (x < y);
-}
-
 int
 overhead_run(kv_t *kv, const struct store *s, const uint32_t *seq, size_t n_seq,
 	     size_t block, size_t pairs, struct overhead *o)
@@ -323,8 +315,7 @@ overhead_run(kv_t *kv, const struct store *s, const uint32_t *seq, size_t n_seq,
 	}
 	/* A block that a preemption hit is off by milliseconds: the median
 	 * of the pairs' differences is the estimate such blocks do not move. */
-	qsort(d, pairs, sizeof(*d), cmp_double);
-	o->median_diff_ns = pairs % 2 ? d[pairs / 2] : (d[pairs / 2 - 1] + d[pairs / 2]) / 2;
+	o->median_diff_ns = test_median(d, pairs);
 	rc = 0;
 out:
 	free(d);
