@@ -80,4 +80,9 @@ int test_left_ms(int64_t deadline);
 int test_cmp_double(const void *a, const void *b);
 double test_median(double *v, size_t n);
 
+/* Blocking socket I/O: all len bytes sent (MSG_NOSIGNAL), or exactly
+ * len received; EINTR retried. 0, or -1 on error or end of stream. */
+int test_send_all(int fd, const void *buf, size_t len);
+int test_recv_exact(int fd, void *buf, size_t len);
+
 #endif

@@ -12,6 +12,7 @@
 #include <sys/un.h>
 #include <unistd.h>
 
+#include "helpers.h"
 #include "kv_fakepred.h"
 #include "proto.h"
 
@@ -47,21 +48,6 @@ note_problem(struct kvt_pred *p, const char *fmt, ...)
 		va_end(ap);
 	}
 	pthread_mutex_unlock(&p->lock);
-}
-
-static int
-send_all(int fd, const uint8_t *b, size_t len)
-{
-	while (len > 0) {
-		ssize_t n = send(fd, b, len, MSG_NOSIGNAL);
-		if (n < 0 && errno == EINTR)
-			continue;
-		if (n <= 0)
-			return -1;
-		b += n;
-		len -= (size_t)n;
-	}
-	return 0;
 }
 
 /* The reply to one PREDICT frame into out; 0 bytes for a stall. */
@@ -131,7 +117,7 @@ serve_buffer(struct kvt_pred *p)
 					       PROTO_E_UNKNOWN_OPCODE, "not scripted");
 		memmove(p->in, p->in + used, p->in_len - used);
 		p->in_len -= used;
-		if (n < 0 || (n > 0 && send_all(p->conn_fd, p->out, (size_t)n) != 0))
+		if (n < 0 || (n > 0 && test_send_all(p->conn_fd, p->out, (size_t)n) != 0))
 			return -1;
 	}
 }

@@ -87,38 +87,6 @@ die(const char *what)
 	exit(1);
 }
 
-/* The client side of both latency cases and of the pipelined threads:
- * blocking send of all len bytes, then recv of exactly len bytes. */
-static int
-send_all(int fd, const uint8_t *p, size_t len)
-{
-	while (len > 0) {
-		ssize_t n = send(fd, p, len, MSG_NOSIGNAL);
-		if (n < 0 && errno == EINTR)
-			continue;
-		if (n <= 0)
-			return -1;
-		p += n;
-		len -= (size_t)n;
-	}
-	return 0;
-}
-
-static int
-recv_exact(int fd, uint8_t *p, size_t len)
-{
-	while (len > 0) {
-		ssize_t n = recv(fd, p, len, 0);
-		if (n < 0 && errno == EINTR)
-			continue;
-		if (n <= 0)
-			return -1;
-		p += n;
-		len -= (size_t)n;
-	}
-	return 0;
-}
-
 /* FlashNet-like features: reads and writes of 4 KiB..1 MiB, latencies of
  * tens to thousands of microseconds, throughputs that follow from them. */
 static void
@@ -317,8 +285,8 @@ raw_echo(int fd)
 
 	if (proto_encode_predict_reply(rep, sizeof(rep), 1, 1, &d, &s, 1) != REP1_LEN)
 		_exit(1);
-	while (recv_exact(fd, req, sizeof(req)) == 0)
-		if (send_all(fd, rep, sizeof(rep)) != 0)
+	while (test_recv_exact(fd, req, sizeof(req)) == 0)
+		if (test_send_all(fd, rep, sizeof(rep)) != 0)
 			break;
 	_exit(0);
 }
@@ -333,7 +301,7 @@ round_trips(int fd, uint32_t *ns, int n, unsigned *next, int check)
 	for (int i = 0; i < n; i++) {
 		const uint8_t *req = lat_req[*next];
 		uint64_t t0 = test_now_ns();
-		if (send_all(fd, req, REQ1_LEN) != 0 || recv_exact(fd, rep, REP1_LEN) != 0)
+		if (test_send_all(fd, req, REQ1_LEN) != 0 || test_recv_exact(fd, rep, REP1_LEN) != 0)
 			die("batch-1: the peer closed the connection");
 		uint64_t t1 = test_now_ns();
 		if (ns)
@@ -433,7 +401,7 @@ pipe_run(void *arg)
 	unsigned next_send = 0, next_reply = 0, inflight = PIPE_DEPTH;
 	int stopping = 0;
 
-	if (send_all(j->fd, frames, (size_t)PIPE_DEPTH * PIPE_REQ_LEN) != 0) {
+	if (test_send_all(j->fd, frames, (size_t)PIPE_DEPTH * PIPE_REQ_LEN) != 0) {
 		j->failure = "send failed";
 		return NULL;
 	}
@@ -473,7 +441,7 @@ pipe_run(void *arg)
 		if (stopping) {
 			inflight -= done;
 		} else if (done > 0) {
-			if (send_all(j->fd, frames + (size_t)next_send * PIPE_REQ_LEN,
+			if (test_send_all(j->fd, frames + (size_t)next_send * PIPE_REQ_LEN,
 				     (size_t)done * PIPE_REQ_LEN) != 0) {
 				j->failure = "send failed";
 				return NULL;
