@@ -278,16 +278,14 @@ test_trained_model(void)
 const char *
 test_data_dir(void)
 {
-	static char path[4096];
+	static char path[4200];
 	const char *env = getenv("IOLAT_DATA");
-	const char *src = getenv("top_srcdir");
 	struct stat st;
 
 	if (env && *env)
 		snprintf(path, sizeof(path), "%s", env);
 	else
-		snprintf(path, sizeof(path), "%s/../shared/data/traces/replayed",
-			 src && *src ? src : ".");
+		snprintf(path, sizeof(path), "%s", test_srcdir_file("../shared/data/traces/replayed"));
 	if (stat(path, &st) != 0 || !S_ISDIR(st.st_mode))
 		return NULL;
 	return path;
@@ -389,4 +387,14 @@ test_recv_exact(int fd, void *buf, size_t len)
 		len -= (size_t)n;
 	}
 	return 0;
+}
+
+const char *
+test_srcdir_file(const char *rel)
+{
+	static char path[4200];
+	const char *src = getenv("top_srcdir");
+
+	snprintf(path, sizeof(path), "%s/%s", src && *src ? src : ".", rel);
+	return path;
 }

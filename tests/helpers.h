@@ -85,4 +85,8 @@ double test_median(double *v, size_t n);
 int test_send_all(int fd, const void *buf, size_t len);
 int test_recv_exact(int fd, void *buf, size_t len);
 
+/* $top_srcdir/rel ("." when top_srcdir is unset, as in the build tree),
+ * in a buffer the next call reuses. */
+const char *test_srcdir_file(const char *rel);
+
 #endif

@@ -145,13 +145,12 @@ END_TEST
  * none, and model, whose default depends on the prefix). */
 START_TEST(shipped_example_states_the_defaults)
 {
-	const char *src = getenv("top_srcdir");
 	char path[4096], line[1024], err[256];
 	struct cfg want, got;
 	FILE *in, *out;
 	int keys = 0;
 
-	snprintf(path, sizeof(path), "%s/deploy/iolatd.conf", src && *src ? src : ".");
+	snprintf(path, sizeof(path), "%s", test_srcdir_file("deploy/iolatd.conf"));
 	in = fopen(path, "r");
 	ck_assert_msg(in != NULL, "%s: %s", path, strerror(errno));
 	out = fopen(test_tmp_path("example.conf"), "w");

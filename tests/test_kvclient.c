@@ -26,11 +26,7 @@ static const char *const policies[] = {"primary", "random", "hedge", "predict"};
 static const char *
 default_model(void)
 {
-	static char path[4200];
-	const char *src = getenv("top_srcdir");
-
-	snprintf(path, sizeof(path), "%s/models/iolat-default-int8.h5", src && *src ? src : ".");
-	return path;
+	return test_srcdir_file("models/iolat-default-int8.h5");
 }
 
 /* dir (a copy) for the replicas of one handle, under the test directory. */

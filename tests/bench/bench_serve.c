@@ -528,8 +528,7 @@ main(void)
 	char daemon_bin[4096], model[4096];
 
 	snprintf(daemon_bin, sizeof(daemon_bin), "%s/daemon/iolatd", env_or_dot("top_builddir"));
-	snprintf(model, sizeof(model), "%s/models/iolat-default-int8.h5",
-		 env_or_dot("top_srcdir"));
+	snprintf(model, sizeof(model), "%s", test_srcdir_file("models/iolat-default-int8.h5"));
 	signal(SIGPIPE, SIG_IGN);
 	daemon_start(daemon_bin, model);
 	printf("iolatd serve (pid %d) on %s, model %s, %ld online CPUs\n", (int)daemon_pid,

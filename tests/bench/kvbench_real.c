@@ -3,6 +3,7 @@
 #include <stdlib.h>
 #include <string.h>
 
+#include "helpers.h"
 #include "kvbench.h"
 
 static const struct spec real_specs[] = {
@@ -26,9 +27,7 @@ real_run(const struct args *a, const struct store *s, struct results *res)
 	int rc = -1;
 
 	if (model[0] == '\0') {
-		const char *src = getenv("top_srcdir");
-		snprintf(def, sizeof(def), "%s/models/iolat-default-int8.h5",
-			 src && *src ? src : ".");
+		snprintf(def, sizeof(def), "%s", test_srcdir_file("models/iolat-default-int8.h5"));
 		snprintf(res->real_model, sizeof(res->real_model), "%s", a->model ? a->model : def);
 	}
 	printf("\n== REAL MODE: plain RocksDB reads (page cache), no emulation; %zu reads per "
