@@ -96,10 +96,9 @@ qm_avx512_size(const struct qm_model *m)
 	return b.used;
 }
 
-/* The layer's channel at packed position pos. Within a block of 64
- * channels, packssdw then packsswb of accumulators t = 0..3 put lane
- * 4i + j of accumulator t at byte 16i + 4t + j: so that byte is channel
- * 16i + 4t + j of the block, that channel goes to lane 4i + j of t. */
+/* The layer's channel at packed position pos: blocks of 64 channels in
+ * the order their packing stores them (qm_avx512_pack_channel), the rest
+ * in order. */
 static uint32_t
 channel_at(const struct avx512_layer *L, size_t pos)
 {
@@ -107,7 +106,7 @@ channel_at(const struct avx512_layer *L, size_t pos)
 
 	if (g >= L->blocked)
 		return (uint32_t)pos;
-	return (uint32_t)(g / 4 * 64 + lane / 4 * 16 + g % 4 * 4 + lane % 4);
+	return qm_avx512_pack_channel(g, lane);
 }
 
 static void
@@ -119,14 +118,10 @@ pack_layer(struct avx512_layer *L, const struct qm_layer *l)
 	memset(L->w, 0, (size_t)L->k4 * npad * 4);
 	for (size_t pos = 0; pos < npad; pos++) {
 		uint32_t c = src[pos] = channel_at(L, pos);
-		int64_t sum = 0;
-		for (uint32_t j = 0; c < l->n_out && j < l->n_in; j++) {
-			int8_t v = l->weights[(size_t)c * l->n_in + j];
-			L->w[((j / 4) * npad + pos) * 4 + j % 4] = v;
-			sum += v;
-		}
-		/* |acc_bias| < 2^30 + 2^24 and |128 * sum| < 2^24: fits. */
-		L->bias[pos] = c < l->n_out ? (int32_t)(l->acc_bias[c] - 128 * sum) : 0;
+		for (uint32_t j = 0; c < l->n_out && j < l->n_in; j++)
+			L->w[((j / 4) * npad + pos) * 4 + j % 4] =
+				l->weights[(size_t)c * l->n_in + j];
+		L->bias[pos] = qm_avx512_bias(l, c, -128);
 	}
 	L->lshift = qm_simd_rq_fill(&L->rq, l, src, npad);
 	L->lo = l->act_min - l->output_zp;
@@ -140,16 +135,13 @@ pack_layer(struct avx512_layer *L, const struct qm_layer *l)
 static void
 pack_last(struct avx512_last *L, const struct qm_layer *l)
 {
-	int64_t sum = 0;
-
 	memset(L->w, 0, (size_t)qm_div_up(L->n_in, 64) * 64);
 	memset(L->w32, 0, (size_t)qm_div_up(L->n_in, 64) * 64 * sizeof(int32_t));
 	for (uint32_t j = 0; j < l->n_in; j++) {
 		L->w[j] = l->weights[j];
 		L->w32[j] = l->weights[j];
-		sum += l->weights[j];
 	}
-	L->bias = (int32_t)(l->acc_bias[0] - 128 * sum);
+	L->bias = qm_avx512_bias(l, 0, -128);
 }
 
 void

@@ -21,6 +21,31 @@ size_t qm_avx512_regs_size(void);
  * (QM_SIMD_ALIGN-aligned, qm_avx512_regs_size bytes). Plain C. */
 void qm_avx512_regs_pack(struct avx512_small *S, const struct qm_model *m);
 
+/* The bias of channel c of l (0 past n_out) for activations q - in_min:
+ * acc_bias + sum w q = acc_bias + in_min sum w + sum w (q - in_min).
+ * |acc_bias| < 2^30 + 2^24 and |in_min sum w| < 2^24: it fits. Both
+ * paths feed VNNI unsigned bytes, q + 128, so in_min is -128 for them. */
+static inline int32_t
+qm_avx512_bias(const struct qm_layer *l, uint32_t c, int32_t in_min)
+{
+	int64_t sum = 0;
+
+	if (c >= l->n_out)
+		return 0;
+	for (uint32_t j = 0; j < l->n_in; j++)
+		sum += l->weights[(size_t)c * l->n_in + j];
+	return (int32_t)(l->acc_bias[c] + in_min * sum);
+}
+
+/* The channel at lane of group g of a block of 64 channels: packssdw then
+ * packsswb of accumulators t = 0..3 put lane 4i + j of accumulator t at
+ * byte 16i + 4t + j, so that byte is channel 16i + 4t + j of the block. */
+static inline uint32_t
+qm_avx512_pack_channel(size_t g, size_t lane)
+{
+	return (uint32_t)(g / 4 * 64 + lane / 4 * 16 + g % 4 * 4 + lane % 4);
+}
+
 #if QM_HAVE_X86_SIMD
 #include <immintrin.h>
 

@@ -84,20 +84,6 @@ qm_avx512_register_path(const struct qm_model *m)
 	       small_shifts_fit(&m->layer[2]);
 }
 
-/* The bias of channel c (0 past n_out) for activations q - in_min:
- * acc_bias + sum w q = acc_bias + in_min sum w + sum w (q - in_min).
- * |acc_bias| < 2^30 + 2^24 and |in_min sum w| < 2^24: it fits. */
-static int32_t
-small_bias(const struct qm_layer *l, uint32_t c, int32_t in_min)
-{
-	int64_t sum = 0;
-
-	if (c >= l->n_out)
-		return 0;
-	for (uint32_t j = 0; j < l->n_in; j++)
-		sum += l->weights[(size_t)c * l->n_in + j];
-	return (int32_t)(l->acc_bias[c] + in_min * sum);
-}
 
 /* 2^30 + 2^(30 + e) + off 2^(31 + e), the rounding constant with the
  * offset folded in (struct small_rq). */
@@ -144,22 +130,22 @@ qm_avx512_regs_pack(struct avx512_small *S, const struct qm_model *m)
 	}
 	for (uint32_t g = 0; g < SMALL_N1 / 16; g++)
 		for (uint32_t lane = 0; lane < 16; lane++) {
-			uint32_t c = g / 4 * 64 + lane / 4 * 16 + g % 4 * 4 + lane % 4;
+			uint32_t c = qm_avx512_pack_channel(g, lane);
 			for (uint32_t j = 0; c < l0->n_out && j < l0->n_in; j++)
 				S->w0[j % 2][g][lane * 4 + j / 2] =
 					l0->weights[(size_t)c * l0->n_in + j];
-			S->b0[g][lane] = small_bias(l0, c, -128);
+			S->b0[g][lane] = qm_avx512_bias(l0, c, -128);
 			small_rq_set(&S->rq0[g], l0, lane, c);
 		}
 	for (uint32_t c = 0; c < SMALL_N2; c++) {
 		for (uint32_t j = 0; c < l1->n_out && j < l1->n_in; j++)
 			S->w1[j / 4][c * 4 + j % 4] = l1->weights[(size_t)c * l1->n_in + j];
-		S->b1[c] = small_bias(l1, c, l0->act_min);
+		S->b1[c] = qm_avx512_bias(l1, c, l0->act_min);
 		small_rq_set(&S->rq1, l1, c, c);
 	}
 	for (uint32_t c = 0; c < l2->n_in; c++)
 		S->w2[c % 2][c / 2] = l2->weights[c];
-	S->b2[0] = small_bias(l2, 0, l1->act_min);
+	S->b2[0] = qm_avx512_bias(l2, 0, l1->act_min);
 	S->m2 = l2->multiplier[0];
 	S->rnd2 = small_rnd(e2, l2->output_zp + 128);
 	S->sh2 = 31 + e2;
